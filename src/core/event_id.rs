@@ -1,0 +1,383 @@
+//! Event ids: where a provider puts the id of an event, and how hookgate reads it.
+//!
+//! The id is read from the *verified* body or headers, so it is as trustworthy as the
+//! signature. JSON bodies are scanned with a streaming visitor that skips everything but the
+//! path it looks for: no tree is built, even for a large body.
+
+use http::{HeaderMap, HeaderName};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// Ids longer than this are stored as their SHA-256 digest, so a store entry stays small.
+const MAX_ID_LEN: usize = 200;
+
+/// One place an event id is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventIdSource {
+    /// A JSON pointer into the body (`json:/data/id`); strings and numbers are accepted.
+    Json(JsonPointer),
+    /// A request header (`header:X-GitHub-Delivery`).
+    Header(HeaderName),
+    /// The message id the scheme signs (`{id}` of Standard Webhooks), whichever of the
+    /// scheme's id headers carried it.
+    SignedId,
+}
+
+/// A parsed JSON pointer (RFC 6901).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonPointer {
+    text: String,
+    tokens: Vec<String>,
+}
+
+impl JsonPointer {
+    /// Parses `/a/b/0`, unescaping `~1` and `~0`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let rest = text.strip_prefix('/')?;
+        let tokens = rest
+            .split('/')
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect();
+        Some(JsonPointer {
+            text: text.to_owned(),
+            tokens,
+        })
+    }
+}
+
+/// An `event_id` source string that cannot be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid event id source `{0}`: expected `json:/pointer` or `header:Name`")]
+pub struct EventIdSourceError(pub String);
+
+impl std::str::FromStr for EventIdSource {
+    type Err = EventIdSourceError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || EventIdSourceError(s.to_owned());
+        if let Some(pointer) = s.strip_prefix("json:") {
+            return JsonPointer::parse(pointer)
+                .map(EventIdSource::Json)
+                .ok_or_else(err);
+        }
+        if let Some(name) = s.strip_prefix("header:") {
+            return HeaderName::try_from(name.trim())
+                .map(EventIdSource::Header)
+                .map_err(|_| err());
+        }
+        Err(err())
+    }
+}
+
+impl fmt::Display for EventIdSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventIdSource::Json(p) => write!(f, "json:{}", p.text),
+            EventIdSource::Header(h) => write!(f, "header:{h}"),
+            EventIdSource::SignedId => f.write_str("signed id header"),
+        }
+    }
+}
+
+/// Where a route reads event ids: one source, or several joined with `:`.
+///
+/// ```
+/// use hookgate::core::EventIdSpec;
+///
+/// let spec = EventIdSpec::parse(["json:/type", "json:/timestamp"]).unwrap();
+/// let id = spec.extract(&http::HeaderMap::new(), br#"{"type":"a","timestamp":"1"}"#, None);
+/// assert_eq!(id.as_deref(), Some("a:1"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventIdSpec {
+    sources: Vec<EventIdSource>,
+}
+
+impl EventIdSpec {
+    /// A spec from sources, in order.
+    pub fn new(sources: Vec<EventIdSource>) -> Self {
+        EventIdSpec { sources }
+    }
+
+    /// Parses a list of source strings.
+    pub fn parse<I, S>(sources: I) -> Result<Self, EventIdSourceError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let sources = sources
+            .into_iter()
+            .map(|s| s.as_ref().parse())
+            .collect::<Result<Vec<_>, _>>()?;
+        if sources.is_empty() {
+            return Err(EventIdSourceError(String::new()));
+        }
+        Ok(EventIdSpec { sources })
+    }
+
+    /// The sources, in order.
+    pub fn sources(&self) -> &[EventIdSource] {
+        &self.sources
+    }
+
+    /// Reads the id; `None` when any source is absent. `signed_id` is the `{id}` the scheme
+    /// verified, if it signs one.
+    pub fn extract(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        signed_id: Option<&str>,
+    ) -> Option<String> {
+        let mut id = String::new();
+        for (i, source) in self.sources.iter().enumerate() {
+            if i > 0 {
+                id.push(':');
+            }
+            match source {
+                EventIdSource::Json(pointer) => id.push_str(&json_pointer(body, &pointer.tokens)?),
+                EventIdSource::Header(name) => {
+                    let value = headers.get(name)?.to_str().ok()?.trim();
+                    if value.is_empty() {
+                        return None;
+                    }
+                    id.push_str(value);
+                }
+                EventIdSource::SignedId => id.push_str(signed_id?),
+            }
+        }
+        if id.len() > MAX_ID_LEN {
+            id = format!("sha256:{}", hex::encode(Sha256::digest(id.as_bytes())));
+        }
+        Some(id)
+    }
+}
+
+impl fmt::Display for EventIdSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, source) in self.sources.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" + ")?;
+            }
+            write!(f, "{source}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The id used when the configured sources are absent: a digest of the verified signature,
+/// which still stops an exact replay.
+pub(crate) fn signature_digest_id(signature: &[u8]) -> String {
+    let digest = Sha256::digest(signature);
+    format!("sig:{}", hex::encode(&digest[..16]))
+}
+
+/// Reads the scalar at `tokens` in a JSON document without building it.
+fn json_pointer(body: &[u8], tokens: &[String]) -> Option<String> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let found = Pointer { tokens }.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    found.filter(|s| !s.is_empty())
+}
+
+struct Pointer<'p> {
+    tokens: &'p [String],
+}
+
+impl<'de> DeserializeSeed<'de> for Pointer<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Pointer<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.tokens.is_empty().then(|| v.to_owned()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(self.tokens.is_empty().then(|| v.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(self.tokens.is_empty().then(|| v.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(self.tokens.is_empty().then(|| v.to_string()))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        let wanted = self.tokens.first();
+        while let Some(matches) = map.next_key_seed(KeyEquals(wanted.map(String::as_str)))? {
+            if matches && found.is_none() {
+                found = map.next_value_seed(Pointer {
+                    tokens: &self.tokens[1..],
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let index = self.tokens.first().and_then(|t| t.parse::<usize>().ok());
+        let mut found = None;
+        let mut i = 0usize;
+        loop {
+            if Some(i) == index {
+                match seq.next_element_seed(Pointer {
+                    tokens: &self.tokens[1..],
+                })? {
+                    Some(value) => found = value,
+                    None => break,
+                }
+            } else if seq.next_element::<IgnoredAny>()?.is_none() {
+                break;
+            }
+            i += 1;
+        }
+        Ok(found)
+    }
+}
+
+/// Compares a map key with the wanted token without allocating.
+struct KeyEquals<'a>(Option<&'a str>);
+
+impl<'de> DeserializeSeed<'de> for KeyEquals<'_> {
+    type Value = bool;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyEquals<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+        Ok(self.0 == Some(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(s: &str) -> EventIdSpec {
+        EventIdSpec::parse([s]).unwrap()
+    }
+
+    #[test]
+    fn json_pointer_finds_nested_values_and_skips_the_rest() {
+        let body = br#"{"a":[1,{"x":"no"}],"data":{"object":{"id":"evt_1"},"id":"obj_9"},"n":42}"#;
+        let h = HeaderMap::new();
+        assert_eq!(
+            spec("json:/data/id").extract(&h, body, None).as_deref(),
+            Some("obj_9")
+        );
+        assert_eq!(
+            spec("json:/data/object/id")
+                .extract(&h, body, None)
+                .as_deref(),
+            Some("evt_1")
+        );
+        assert_eq!(
+            spec("json:/a/1/x").extract(&h, body, None).as_deref(),
+            Some("no")
+        );
+        assert_eq!(
+            spec("json:/n").extract(&h, body, None).as_deref(),
+            Some("42")
+        );
+        assert_eq!(spec("json:/missing").extract(&h, body, None), None);
+        assert_eq!(
+            spec("json:/data").extract(&h, body, None),
+            None,
+            "objects are not ids"
+        );
+    }
+
+    #[test]
+    fn pointer_escapes_are_honoured() {
+        let body = br#"{"a/b":{"c~d":"yes"}}"#;
+        assert_eq!(
+            spec("json:/a~1b/c~0d")
+                .extract(&HeaderMap::new(), body, None)
+                .as_deref(),
+            Some("yes")
+        );
+    }
+
+    #[test]
+    fn non_json_or_truncated_bodies_have_no_id() {
+        let h = HeaderMap::new();
+        assert_eq!(spec("json:/id").extract(&h, b"token=abc&id=1", None), None);
+        assert_eq!(spec("json:/id").extract(&h, br#"{"id":"x""#, None), None);
+        assert_eq!(
+            spec("json:/id").extract(&h, br#"{"id":"x"} trailing"#, None),
+            None
+        );
+    }
+
+    #[test]
+    fn headers_and_joined_sources() {
+        let mut h = HeaderMap::new();
+        h.insert("x-github-delivery", "abc-123".parse().unwrap());
+        assert_eq!(
+            spec("header:X-GitHub-Delivery")
+                .extract(&h, b"", None)
+                .as_deref(),
+            Some("abc-123")
+        );
+        let joined = EventIdSpec::parse(["json:/type", "header:x-github-delivery"]).unwrap();
+        assert_eq!(
+            joined.extract(&h, br#"{"type":"push"}"#, None).as_deref(),
+            Some("push:abc-123")
+        );
+        assert_eq!(
+            joined.extract(&h, br#"{}"#, None),
+            None,
+            "one absent part means no id"
+        );
+    }
+
+    #[test]
+    fn long_ids_are_bounded() {
+        let long = "x".repeat(10_000);
+        let body = format!(r#"{{"id":"{long}"}}"#);
+        let id = spec("json:/id")
+            .extract(&HeaderMap::new(), body.as_bytes(), None)
+            .unwrap();
+        assert!(id.len() <= MAX_ID_LEN && id.starts_with("sha256:"));
+    }
+
+    #[test]
+    fn bad_sources_are_refused() {
+        assert!("json:id".parse::<EventIdSource>().is_err());
+        assert!("body:/id".parse::<EventIdSource>().is_err());
+        assert!("header:bad header".parse::<EventIdSource>().is_err());
+    }
+}

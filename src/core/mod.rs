@@ -1,0 +1,20 @@
+//! The sans-I/O core: signature schemes as data, the verifier, event ids and rejections.
+//!
+//! Nothing here touches a socket, a clock or a runtime: the verifier is a plain function of
+//! `(headers, body, now)`, so every rule can be tested with values.
+
+pub mod event_id;
+mod key;
+pub mod presets;
+mod rejection;
+pub mod scheme;
+mod sign;
+mod verify;
+
+pub use event_id::{EventIdSource, EventIdSpec};
+pub use key::{KeyError, Secret};
+pub use presets::Provider;
+pub use rejection::Rejection;
+pub use scheme::Scheme;
+pub use sign::{sign, SignInput};
+pub use verify::{Verified, Verifier, VerifierError};

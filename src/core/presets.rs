@@ -1,0 +1,334 @@
+//! The provider presets: each is a [`Scheme`], a default tolerance and a default event id.
+//!
+//! This table is the single source of truth for the code, `hookgate presets` and the README.
+
+use super::event_id::{EventIdSource, EventIdSpec, JsonPointer};
+use super::scheme::{
+    Algorithm, Encoding, KeyEncoding, PayloadPart, Scheme, SignatureFormat, SignedPayload,
+    TimestampSource,
+};
+use http::HeaderName;
+use std::fmt;
+use std::time::Duration;
+
+/// A webhook sender whose signing scheme hookgate knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Provider {
+    /// D3 (dragdropdo) Business API: hex HMAC-SHA256 of the body.
+    D3,
+    /// Filedgr: hex HMAC-SHA256 of the body.
+    Filedgr,
+    /// DocExtract: hex HMAC-SHA256 of the body.
+    DocExtract,
+    /// DataFlow Platform: `t=…,v1=…` over `{t}.{body}`.
+    DataFlow,
+    /// Stripe: `Stripe-Signature: t=…,v1=…` over `{t}.{body}`.
+    Stripe,
+    /// GitHub: `X-Hub-Signature-256: sha256=…` over the body.
+    Github,
+    /// Slack: `X-Slack-Signature: v0=…` over `v0:{ts}:{body}`.
+    Slack,
+    /// Shopify: base64 HMAC-SHA256 of the body.
+    Shopify,
+    /// Standard Webhooks: `webhook-signature: v1,…` over `{id}.{ts}.{body}`.
+    StandardWebhooks,
+    /// Svix: Standard Webhooks with `svix-*` headers (`webhook-*` accepted too).
+    Svix,
+}
+
+const FIVE_MINUTES: Duration = Duration::from_secs(300);
+
+fn h(name: &'static str) -> HeaderName {
+    HeaderName::from_static(name)
+}
+
+fn json(pointer: &str) -> EventIdSource {
+    EventIdSource::Json(JsonPointer::parse(pointer).expect("preset pointers are valid"))
+}
+
+fn hex_body(headers: &[&'static str]) -> Scheme {
+    Scheme {
+        signature_headers: headers.iter().map(|n| h(n)).collect(),
+        algorithm: Algorithm::Sha256,
+        encoding: Encoding::Hex,
+        format: SignatureFormat::Plain { prefix: None },
+        signed_payload: SignedPayload::body(),
+        timestamp: TimestampSource::None,
+        id_headers: Vec::new(),
+        key_encoding: KeyEncoding::Raw,
+    }
+}
+
+fn stripe_like(header: &'static str) -> Scheme {
+    Scheme {
+        signature_headers: vec![h(header)],
+        algorithm: Algorithm::Sha256,
+        encoding: Encoding::Hex,
+        format: SignatureFormat::KeyValue {
+            timestamp_key: "t".into(),
+            signature_key: "v1".into(),
+        },
+        signed_payload: SignedPayload::parse("{timestamp}.{body}").expect("valid template"),
+        timestamp: TimestampSource::SignatureHeader,
+        id_headers: Vec::new(),
+        key_encoding: KeyEncoding::Raw,
+    }
+}
+
+fn standard_webhooks(prefixes: &[&str]) -> Scheme {
+    let names = |suffix: &str| -> Vec<HeaderName> {
+        prefixes
+            .iter()
+            .map(|p| HeaderName::try_from(format!("{p}-{suffix}")).expect("valid header name"))
+            .collect()
+    };
+    Scheme {
+        signature_headers: names("signature"),
+        algorithm: Algorithm::Sha256,
+        encoding: Encoding::Base64,
+        format: SignatureFormat::VersionedList {
+            version: "v1".into(),
+        },
+        signed_payload: SignedPayload::parse("{id}.{timestamp}.{body}").expect("valid template"),
+        timestamp: TimestampSource::Header(names("timestamp")),
+        id_headers: names("id"),
+        key_encoding: KeyEncoding::StandardWebhooks,
+    }
+}
+
+impl Provider {
+    /// Every preset, in the order of the documentation table.
+    pub const ALL: [Provider; 10] = [
+        Provider::D3,
+        Provider::Filedgr,
+        Provider::DocExtract,
+        Provider::DataFlow,
+        Provider::Stripe,
+        Provider::Github,
+        Provider::Slack,
+        Provider::Shopify,
+        Provider::StandardWebhooks,
+        Provider::Svix,
+    ];
+
+    /// The preset's name in configuration files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::D3 => "d3",
+            Provider::Filedgr => "filedgr",
+            Provider::DocExtract => "docextract",
+            Provider::DataFlow => "dataflow",
+            Provider::Stripe => "stripe",
+            Provider::Github => "github",
+            Provider::Slack => "slack",
+            Provider::Shopify => "shopify",
+            Provider::StandardWebhooks => "standard-webhooks",
+            Provider::Svix => "svix",
+        }
+    }
+
+    /// Finds a preset by its configuration name.
+    ///
+    /// ```
+    /// use hookgate::core::Provider;
+    /// assert_eq!(Provider::from_name("stripe"), Some(Provider::Stripe));
+    /// assert_eq!(Provider::from_name("Stripe"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Self> {
+        Provider::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The signature scheme.
+    pub fn scheme(self) -> Scheme {
+        match self {
+            Provider::D3 => hex_body(&["x-webhook-signature", "x-d3-signature"]),
+            Provider::Filedgr => hex_body(&["x-filedgr-signature"]),
+            Provider::DocExtract => hex_body(&["x-docextract-signature"]),
+            Provider::DataFlow => stripe_like("x-dataflow-signature"),
+            Provider::Stripe => stripe_like("stripe-signature"),
+            Provider::Github => Scheme {
+                format: SignatureFormat::Plain {
+                    prefix: Some("sha256=".into()),
+                },
+                ..hex_body(&["x-hub-signature-256"])
+            },
+            Provider::Slack => Scheme {
+                format: SignatureFormat::Plain {
+                    prefix: Some("v0=".into()),
+                },
+                signed_payload: SignedPayload::parse("v0:{timestamp}:{body}")
+                    .expect("valid template"),
+                timestamp: TimestampSource::Header(vec![h("x-slack-request-timestamp")]),
+                ..hex_body(&["x-slack-signature"])
+            },
+            Provider::Shopify => Scheme {
+                encoding: Encoding::Base64,
+                ..hex_body(&["x-shopify-hmac-sha256"])
+            },
+            Provider::StandardWebhooks => standard_webhooks(&["webhook", "svix"]),
+            Provider::Svix => standard_webhooks(&["svix", "webhook"]),
+        }
+    }
+
+    /// The timestamp tolerance, for presets that sign a timestamp.
+    pub fn default_tolerance(self) -> Option<Duration> {
+        self.scheme().signs_timestamp().then_some(FIVE_MINUTES)
+    }
+
+    /// Where the event id is read by default.
+    pub fn default_event_id(self) -> EventIdSpec {
+        EventIdSpec::new(match self {
+            Provider::D3 => vec![json("/type"), json("/timestamp")],
+            Provider::Filedgr => vec![json("/eventId")],
+            Provider::DocExtract => vec![json("/data/id")],
+            Provider::DataFlow | Provider::Stripe => vec![json("/id")],
+            Provider::Github => vec![EventIdSource::Header(h("x-github-delivery"))],
+            Provider::Slack => vec![json("/event_id")],
+            Provider::Shopify => vec![EventIdSource::Header(h("x-shopify-webhook-id"))],
+            Provider::StandardWebhooks | Provider::Svix => vec![EventIdSource::SignedId],
+        })
+    }
+
+    /// The content type the provider sends.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Provider::Slack => "application/x-www-form-urlencoded",
+            _ => "application/json",
+        }
+    }
+
+    /// A human description of the signature header, for `hookgate presets` and the docs.
+    pub fn header_summary(self) -> String {
+        let scheme = self.scheme();
+        let names = scheme
+            .signature_headers
+            .iter()
+            .map(|n| display_header(n.as_str()))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        match &scheme.format {
+            SignatureFormat::Plain { prefix: Some(p) } => format!("{names}: {p}…"),
+            SignatureFormat::Plain { prefix: None } => names,
+            SignatureFormat::KeyValue {
+                timestamp_key,
+                signature_key,
+            } => format!("{names}: {timestamp_key}=…,{signature_key}=… (several {signature_key})"),
+            SignatureFormat::VersionedList { version } => {
+                format!("{names}: {version},… {version},…")
+            }
+        }
+    }
+
+    /// A human description of the timestamp source.
+    pub fn timestamp_summary(self) -> String {
+        let scheme = self.scheme();
+        let tolerance = self
+            .default_tolerance()
+            .map(|t| t.as_secs() / 60)
+            .unwrap_or(0);
+        match &scheme.timestamp {
+            TimestampSource::None => "—".into(),
+            TimestampSource::SignatureHeader => match &scheme.format {
+                SignatureFormat::KeyValue { timestamp_key, .. } => {
+                    format!("`{timestamp_key}`, {tolerance} min")
+                }
+                _ => unreachable!("validated scheme"),
+            },
+            TimestampSource::Header(names) => {
+                format!("{}, {tolerance} min", display_header(names[0].as_str()))
+            }
+        }
+    }
+
+    /// A human description of the default event id.
+    pub fn event_id_summary(self) -> String {
+        match self {
+            Provider::StandardWebhooks => "header:webhook-id (or svix-id)".into(),
+            Provider::Svix => "header:svix-id (or webhook-id)".into(),
+            _ => self.default_event_id().to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Shows a header name the way providers document it (`X-Hub-Signature-256`).
+fn display_header(name: &str) -> String {
+    if name.starts_with("webhook-") || name.starts_with("svix-") {
+        return name.to_owned();
+    }
+    name.split('-')
+        .map(|word| match word {
+            "hmac" => "Hmac".to_owned(),
+            "d3" => "D3".to_owned(),
+            "docextract" => "DocExtract".to_owned(),
+            "dataflow" => "DataFlow".to_owned(),
+            w => {
+                let mut chars = w.chars();
+                chars
+                    .next()
+                    .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                    .unwrap_or_default()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Describes signed content in the notation of the docs (`{t}.{body}`).
+pub fn signed_content_summary(scheme: &Scheme) -> String {
+    let mut out = String::new();
+    for part in scheme.signed_payload.parts() {
+        match part {
+            PayloadPart::Literal(text) => out.push_str(text),
+            PayloadPart::Body => out.push_str("{body}"),
+            PayloadPart::Timestamp => out.push_str("{timestamp}"),
+            PayloadPart::Id => out.push_str("{id}"),
+        }
+    }
+    if scheme.key_encoding == KeyEncoding::StandardWebhooks {
+        out.push_str(", key = base64 of `whsec_…`");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_is_a_valid_scheme_with_a_unique_name() {
+        let mut names = std::collections::HashSet::new();
+        for p in Provider::ALL {
+            p.scheme().validate().unwrap();
+            assert!(names.insert(p.name()));
+            assert_eq!(Provider::from_name(p.name()), Some(p));
+        }
+    }
+
+    #[test]
+    fn summaries_read_like_the_provider_docs() {
+        assert_eq!(
+            Provider::Github.header_summary(),
+            "X-Hub-Signature-256: sha256=…"
+        );
+        assert_eq!(
+            Provider::D3.header_summary(),
+            "X-Webhook-Signature or X-D3-Signature"
+        );
+        assert_eq!(Provider::Stripe.timestamp_summary(), "`t`, 5 min");
+        assert_eq!(
+            Provider::Slack.timestamp_summary(),
+            "X-Slack-Request-Timestamp, 5 min"
+        );
+        assert_eq!(
+            Provider::D3.event_id_summary(),
+            "json:/type + json:/timestamp"
+        );
+    }
+}

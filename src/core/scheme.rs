@@ -1,0 +1,305 @@
+//! Signature schemes as data: where the signature is, what is signed, how it is encoded.
+//!
+//! Every preset of [`Provider`](super::Provider) and every custom `[route.scheme]` is a value of
+//! [`Scheme`]; the verifier and the signer interpret it, so adding a provider is adding data.
+
+use http::HeaderName;
+use std::fmt;
+
+/// The hash function of the HMAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// HMAC-SHA1 (legacy providers only).
+    Sha1,
+    /// HMAC-SHA256, what nearly every provider uses.
+    Sha256,
+    /// HMAC-SHA512.
+    Sha512,
+}
+
+impl Algorithm {
+    /// Parses `sha1`, `sha256` or `sha512`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "sha1" => Some(Algorithm::Sha1),
+            "sha256" => Some(Algorithm::Sha256),
+            "sha512" => Some(Algorithm::Sha512),
+            _ => None,
+        }
+    }
+
+    /// Length of the MAC in bytes.
+    pub fn output_len(self) -> usize {
+        match self {
+            Algorithm::Sha1 => 20,
+            Algorithm::Sha256 => 32,
+            Algorithm::Sha512 => 64,
+        }
+    }
+}
+
+/// How the MAC bytes are written in the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Hexadecimal, decoded case-insensitively.
+    Hex,
+    /// Standard base64 (padding optional).
+    Base64,
+}
+
+impl Encoding {
+    /// Parses `hex` or `base64`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "hex" => Some(Encoding::Hex),
+            "base64" => Some(Encoding::Base64),
+            _ => None,
+        }
+    }
+}
+
+/// How signatures are laid out in the signature header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureFormat {
+    /// The header value is one signature, after an optional literal prefix (`sha256=`, `v0=`).
+    Plain {
+        /// Text that must precede the encoded signature; stripped before decoding.
+        prefix: Option<String>,
+    },
+    /// Comma-separated `key=value` pairs such as `t=1700000000,v1=…,v1=…` (Stripe).
+    KeyValue {
+        /// Key of the signed timestamp (`t`).
+        timestamp_key: String,
+        /// Key of each signature (`v1`); it may appear several times.
+        signature_key: String,
+    },
+    /// Space-separated `version,signature` entries such as `v1,abc= v1,def=` (Standard
+    /// Webhooks); entries of other versions are ignored.
+    VersionedList {
+        /// The version accepted (`v1`).
+        version: String,
+    },
+}
+
+/// One piece of the signed content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayloadPart {
+    /// Literal text, such as `.` or `v0:`.
+    Literal(String),
+    /// The raw request body, byte for byte.
+    Body,
+    /// The signed timestamp exactly as it appears in the request.
+    Timestamp,
+    /// The message id header's value (Standard Webhooks' `webhook-id`).
+    Id,
+}
+
+/// The content the HMAC is computed over, such as `{timestamp}.{body}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedPayload {
+    parts: Vec<PayloadPart>,
+}
+
+/// A `signed_payload` template that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// A `{…}` placeholder other than `{body}`, `{timestamp}` or `{id}`.
+    #[error("unknown placeholder `{{{0}}}` (expected {{body}}, {{timestamp}} or {{id}})")]
+    UnknownPlaceholder(String),
+    /// A `{` without its `}`.
+    #[error("unclosed `{{` in signed_payload")]
+    Unclosed,
+    /// A template that never includes the body would let any body through.
+    #[error("signed_payload must contain {{body}} exactly once")]
+    BodyCount,
+}
+
+impl SignedPayload {
+    /// Just the body.
+    pub fn body() -> Self {
+        SignedPayload {
+            parts: vec![PayloadPart::Body],
+        }
+    }
+
+    /// Parses a template such as `{timestamp}.{body}` or `v0:{timestamp}:{body}`.
+    ///
+    /// ```
+    /// use hookgate::core::scheme::{PayloadPart, SignedPayload};
+    ///
+    /// let payload = SignedPayload::parse("{timestamp}.{body}").unwrap();
+    /// assert_eq!(payload.parts()[0], PayloadPart::Timestamp);
+    /// assert!(SignedPayload::parse("{timestamp}").is_err()); // never signs the body
+    /// ```
+    pub fn parse(template: &str) -> Result<Self, TemplateError> {
+        let mut parts = Vec::new();
+        let mut rest = template;
+        while !rest.is_empty() {
+            match rest.find('{') {
+                Some(0) => {
+                    let end = rest.find('}').ok_or(TemplateError::Unclosed)?;
+                    parts.push(match &rest[1..end] {
+                        "body" => PayloadPart::Body,
+                        "timestamp" => PayloadPart::Timestamp,
+                        "id" => PayloadPart::Id,
+                        other => return Err(TemplateError::UnknownPlaceholder(other.to_owned())),
+                    });
+                    rest = &rest[end + 1..];
+                }
+                Some(start) => {
+                    parts.push(PayloadPart::Literal(rest[..start].to_owned()));
+                    rest = &rest[start..];
+                }
+                None => {
+                    parts.push(PayloadPart::Literal(rest.to_owned()));
+                    rest = "";
+                }
+            }
+        }
+        if parts.iter().filter(|p| **p == PayloadPart::Body).count() != 1 {
+            return Err(TemplateError::BodyCount);
+        }
+        Ok(SignedPayload { parts })
+    }
+
+    /// The parts, in order.
+    pub fn parts(&self) -> &[PayloadPart] {
+        &self.parts
+    }
+
+    /// Whether the template signs a timestamp.
+    pub fn uses_timestamp(&self) -> bool {
+        self.parts.contains(&PayloadPart::Timestamp)
+    }
+
+    /// Whether the template signs a message id.
+    pub fn uses_id(&self) -> bool {
+        self.parts.contains(&PayloadPart::Id)
+    }
+}
+
+impl fmt::Display for SignedPayload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for part in &self.parts {
+            match part {
+                PayloadPart::Literal(text) => f.write_str(text)?,
+                PayloadPart::Body => f.write_str("{body}")?,
+                PayloadPart::Timestamp => f.write_str("{timestamp}")?,
+                PayloadPart::Id => f.write_str("{id}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where the signed timestamp comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimestampSource {
+    /// The scheme signs no timestamp.
+    None,
+    /// The first present of these headers, in unix seconds.
+    Header(Vec<HeaderName>),
+    /// The `timestamp_key` entry of a [`SignatureFormat::KeyValue`] header.
+    SignatureHeader,
+}
+
+/// How a configured secret becomes the HMAC key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyEncoding {
+    /// The secret's bytes are the key, as they are (a Stripe `whsec_…` string included).
+    Raw,
+    /// Standard Webhooks: the part after `whsec_` is base64-decoded.
+    StandardWebhooks,
+}
+
+/// A complete signature scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scheme {
+    /// Signature headers, in order of preference: the first one present is read.
+    pub signature_headers: Vec<HeaderName>,
+    /// The HMAC hash function.
+    pub algorithm: Algorithm,
+    /// How each signature is encoded.
+    pub encoding: Encoding,
+    /// How signatures are laid out in the header.
+    pub format: SignatureFormat,
+    /// What the HMAC covers.
+    pub signed_payload: SignedPayload,
+    /// Where the signed timestamp comes from.
+    pub timestamp: TimestampSource,
+    /// Headers carrying the message id for `{id}`, first present wins.
+    pub id_headers: Vec<HeaderName>,
+    /// How a secret becomes the key.
+    pub key_encoding: KeyEncoding,
+}
+
+/// A scheme whose parts contradict each other.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemeError {
+    /// No signature header.
+    #[error("a scheme needs a signature header")]
+    NoHeader,
+    /// `{timestamp}` is signed but no timestamp source is set, or the reverse.
+    #[error("signed_payload uses {{timestamp}} but no timestamp_header or format = \"kv\" is set (or the reverse)")]
+    TimestampMismatch,
+    /// `{id}` is signed but no id header is set.
+    #[error("signed_payload uses {{id}} but no id_header is set")]
+    IdWithoutHeader,
+}
+
+impl Scheme {
+    /// Checks that the parts of the scheme agree with each other.
+    pub fn validate(&self) -> Result<(), SchemeError> {
+        if self.signature_headers.is_empty() {
+            return Err(SchemeError::NoHeader);
+        }
+        let has_timestamp = !matches!(self.timestamp, TimestampSource::None);
+        if self.signed_payload.uses_timestamp() != has_timestamp {
+            return Err(SchemeError::TimestampMismatch);
+        }
+        if matches!(self.timestamp, TimestampSource::SignatureHeader)
+            && !matches!(self.format, SignatureFormat::KeyValue { .. })
+        {
+            return Err(SchemeError::TimestampMismatch);
+        }
+        if self.signed_payload.uses_id() && self.id_headers.is_empty() {
+            return Err(SchemeError::IdWithoutHeader);
+        }
+        Ok(())
+    }
+
+    /// Whether requests under this scheme carry a signed timestamp.
+    pub fn signs_timestamp(&self) -> bool {
+        !matches!(self.timestamp, TimestampSource::None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_round_trip_and_reject_nonsense() {
+        for t in [
+            "{body}",
+            "{timestamp}.{body}",
+            "v0:{timestamp}:{body}",
+            "{id}.{timestamp}.{body}",
+        ] {
+            assert_eq!(SignedPayload::parse(t).unwrap().to_string(), t);
+        }
+        assert_eq!(
+            SignedPayload::parse("{nonce}.{body}"),
+            Err(TemplateError::UnknownPlaceholder("nonce".into()))
+        );
+        assert_eq!(SignedPayload::parse("{body"), Err(TemplateError::Unclosed));
+        assert_eq!(
+            SignedPayload::parse("{body}{body}"),
+            Err(TemplateError::BodyCount)
+        );
+        assert_eq!(
+            SignedPayload::parse("static"),
+            Err(TemplateError::BodyCount)
+        );
+    }
+}

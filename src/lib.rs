@@ -1,0 +1,6 @@
+//! hookgate verifies incoming webhooks on the receiver side.
+#![forbid(unsafe_code)]
+
+pub mod core;
+
+pub use crate::core::Rejection;
