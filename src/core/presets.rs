@@ -280,9 +280,9 @@ fn display_header(name: &str) -> String {
         .join("-")
 }
 
-/// Describes signed content in the notation of the docs (`{t}.{body}`).
+/// Describes signed content in the notation of the docs: `` `{timestamp}.{body}` ``.
 pub fn signed_content_summary(scheme: &Scheme) -> String {
-    let mut out = String::new();
+    let mut out = String::from("`");
     for part in scheme.signed_payload.parts() {
         match part {
             PayloadPart::Literal(text) => out.push_str(text),
@@ -291,6 +291,7 @@ pub fn signed_content_summary(scheme: &Scheme) -> String {
             PayloadPart::Id => out.push_str("{id}"),
         }
     }
+    out.push('`');
     if scheme.key_encoding == KeyEncoding::StandardWebhooks {
         out.push_str(", key = base64 of `whsec_…`");
     }

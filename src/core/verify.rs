@@ -129,6 +129,11 @@ impl Verifier {
         &self.event_id
     }
 
+    /// How many secrets are tried (more than one during a rotation).
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
     /// The timestamp tolerance.
     pub fn tolerance(&self) -> Option<Duration> {
         self.tolerance

@@ -1,0 +1,530 @@
+//! The TOML configuration of the sidecar, turned into [`Route`]s through the same
+//! [`Route::builder`] library users call.
+//!
+//! Every error carries the line and column of the value at fault.
+//!
+//! ```
+//! let config = hookgate::config::Config::from_toml(r#"
+//! [[route]]
+//! name = "github"
+//! path = "/webhooks/github"
+//! upstream = "http://127.0.0.1:3000/github"
+//! provider = "github"
+//! secrets = ["It's a Secret to Everybody"]
+//! "#).unwrap();
+//! assert_eq!(config.routes[0].route.name(), "github");
+//!
+//! let error = hookgate::config::Config::from_toml("[[route]]\nname = 1\n").unwrap_err();
+//! assert_eq!((error.line, error.column), (2, 8));
+//! ```
+
+mod raw;
+
+use crate::core::scheme::{
+    Algorithm, Encoding, KeyEncoding, Scheme, SignatureFormat, SignedPayload, TimestampSource,
+};
+use crate::core::{EventIdSpec, Provider, Secret};
+use crate::route::{OnStoreError, RateLimit, Route};
+use http::{HeaderName, Uri};
+use ipnet::IpNet;
+use raw::{RawConfig, RawRoute, RawScheme};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+use toml::Spanned;
+
+/// Time between the upstream timeout and the expiry of an unfinished claim.
+const CLAIM_MARGIN: Duration = Duration::from_secs(5);
+
+/// A loaded, checked configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// `[server]`.
+    pub server: ServerConfig,
+    /// `[store]`.
+    pub store: StoreConfig,
+    /// `[[route]]`, in file order.
+    pub routes: Vec<RouteConfig>,
+}
+
+/// `[server]`: listeners and global bounds.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where webhooks are received.
+    pub listen: SocketAddr,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served, if anywhere.
+    pub admin_listen: Option<SocketAddr>,
+    /// Default bound on a request body.
+    pub max_body: u64,
+    /// Bound on receiving a request (head and body).
+    pub request_timeout: Duration,
+    /// Bound on the upstream's answer.
+    pub upstream_timeout: Duration,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// `[store]`: where event ids are remembered.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Maximum number of remembered ids (memory store).
+    pub capacity: u64,
+    /// What a store failure does.
+    pub on_store_error: OnStoreError,
+}
+
+/// One `[[route]]`.
+#[derive(Debug, Clone)]
+pub struct RouteConfig {
+    /// The verification route.
+    pub route: Route,
+    /// The exact request path.
+    pub path: String,
+    /// Where verified webhooks are forwarded.
+    pub upstream: Uri,
+}
+
+/// A configuration error at a position in the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{line}:{column}: {message}")]
+pub struct ConfigError {
+    /// Line, from 1 (0 when the error is not in the file, such as an unreadable file).
+    pub line: usize,
+    /// Column, from 1.
+    pub column: usize,
+    /// What is wrong. Never contains a secret.
+    pub message: String,
+}
+
+struct Source<'a> {
+    text: &'a str,
+    base_dir: Option<&'a Path>,
+}
+
+impl Source<'_> {
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
+        let before = &self.text[..span.start.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        ConfigError {
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn at<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> ConfigError {
+        self.error(value.span(), message)
+    }
+}
+
+impl Config {
+    /// Reads and checks a configuration file; `file:` secrets are relative to its folder.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            line: 0,
+            column: 0,
+            message: format!("cannot read {}: {e}", path.display()),
+        })?;
+        Self::parse(&Source {
+            text: &text,
+            base_dir: path.parent(),
+        })
+    }
+
+    /// Checks a configuration given as text.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        Self::parse(&Source {
+            text,
+            base_dir: None,
+        })
+    }
+
+    fn parse(src: &Source<'_>) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(src.text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            src.error(span, e.message().trim().to_owned())
+        })?;
+
+        let server = raw.server.unwrap_or_default();
+        if let Some(tls) = &server.tls {
+            return Err(src.at(
+                tls,
+                "[server.tls] is not supported yet: terminate TLS in front of hookgate",
+            ));
+        }
+        let listen = match &server.listen {
+            Some(v) => v
+                .get_ref()
+                .parse()
+                .map_err(|_| src.at(v, "listen must be an address such as 0.0.0.0:8080"))?,
+            None => SocketAddr::from(([0, 0, 0, 0], 8080)),
+        };
+        let admin_listen = match &server.admin_listen {
+            Some(v) => Some(v.get_ref().parse().map_err(|_| {
+                src.at(v, "admin_listen must be an address such as 127.0.0.1:9090")
+            })?),
+            None => None,
+        };
+        let max_body = opt_size(src, &server.max_body)?.unwrap_or(crate::route::DEFAULT_MAX_BODY);
+        let request_timeout = opt_duration(src, &server.request_timeout)?
+            .unwrap_or(crate::route::DEFAULT_REQUEST_TIMEOUT);
+        let upstream_timeout =
+            opt_duration(src, &server.upstream_timeout)?.unwrap_or(Duration::from_secs(30));
+        let trusted_proxies = nets(src, server.trusted_proxies.as_ref())?;
+        let server = ServerConfig {
+            listen,
+            admin_listen,
+            max_body,
+            request_timeout,
+            upstream_timeout,
+            trusted_proxies,
+        };
+
+        let raw_store = raw.store.unwrap_or_default();
+        if let Some(backend) = &raw_store.backend {
+            match backend.get_ref().as_str() {
+                "memory" => {}
+                "redis" => {
+                    return Err(src.at(
+                        backend,
+                        "the redis backend is not available in this build yet; use \"memory\"",
+                    ))
+                }
+                other => {
+                    return Err(src.at(
+                        backend,
+                        format!("unknown store backend `{other}`: expected \"memory\""),
+                    ))
+                }
+            }
+        }
+        let on_store_error = match &raw_store.on_store_error {
+            None => OnStoreError::Reject,
+            Some(v) => match v.get_ref().as_str() {
+                "reject" => OnStoreError::Reject,
+                "allow" => OnStoreError::Allow,
+                other => {
+                    return Err(src.at(
+                        v,
+                        format!("on_store_error must be \"reject\" or \"allow\", not `{other}`"),
+                    ))
+                }
+            },
+        };
+        let capacity = match &raw_store.capacity {
+            Some(v) if *v.get_ref() == 0 => return Err(src.at(v, "capacity must be at least 1")),
+            Some(v) => *v.get_ref(),
+            None => 1_000_000,
+        };
+        let store = StoreConfig {
+            capacity,
+            on_store_error,
+        };
+
+        let raw_routes = raw.route.unwrap_or_default();
+        let mut names = HashSet::new();
+        let mut paths = HashSet::new();
+        let mut routes = Vec::with_capacity(raw_routes.len());
+        for raw_route in &raw_routes {
+            let rc = build_route(src, raw_route, &server, &store)?;
+            if !names.insert(rc.route.name().to_owned()) {
+                return Err(src.at(
+                    &raw_route.name,
+                    format!("route name `{}` is used twice", rc.route.name()),
+                ));
+            }
+            if !paths.insert(rc.path.clone()) {
+                return Err(src.at(
+                    &raw_route.path,
+                    format!("path `{}` is used by two routes", rc.path),
+                ));
+            }
+            routes.push(rc);
+        }
+        if routes.is_empty() {
+            return Err(ConfigError {
+                line: 1,
+                column: 1,
+                message: "no [[route]] is configured".into(),
+            });
+        }
+        Ok(Config {
+            server,
+            store,
+            routes,
+        })
+    }
+}
+
+fn build_route(
+    src: &Source<'_>,
+    raw: &RawRoute,
+    server: &ServerConfig,
+    store: &StoreConfig,
+) -> Result<RouteConfig, ConfigError> {
+    let name = raw.name.get_ref().trim();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(src.at(&raw.name, "route name must be non-empty visible ASCII"));
+    }
+    let path = raw.path.get_ref().clone();
+    if !path.starts_with('/') || path.contains('?') {
+        return Err(src.at(&raw.path, "path must start with `/` and have no query"));
+    }
+    let upstream: Uri = raw.upstream.get_ref().parse().map_err(|_| {
+        src.at(
+            &raw.upstream,
+            "upstream must be a URL such as http://127.0.0.1:3000/hooks",
+        )
+    })?;
+    match upstream.scheme_str() {
+        Some("http") if upstream.authority().is_some() => {}
+        Some("https") => return Err(src.at(
+            &raw.upstream,
+            "https upstreams are not supported yet: run the upstream next to hookgate over http",
+        )),
+        _ => return Err(src.at(&raw.upstream, "upstream must be an absolute http:// URL")),
+    }
+    if let Some(delivery) = &raw.delivery {
+        if delivery.get_ref() != "direct" {
+            return Err(src.at(
+                delivery,
+                "delivery = \"queued\" is not supported yet; remove it for direct delivery",
+            ));
+        }
+    }
+
+    let mut builder = Route::builder(name);
+    match (&raw.provider, &raw.scheme) {
+        (Some(provider), None) => {
+            let preset = Provider::from_name(provider.get_ref()).ok_or_else(|| {
+                let known: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
+                src.at(
+                    provider,
+                    format!(
+                        "unknown provider `{}`; presets are: {}",
+                        provider.get_ref(),
+                        known.join(", ")
+                    ),
+                )
+            })?;
+            builder = builder.provider(preset);
+        }
+        (None, Some(scheme)) => builder = builder.scheme(custom_scheme(src, scheme)?),
+        (Some(provider), Some(_)) => {
+            return Err(src.at(provider, "set either provider or [route.scheme], not both"))
+        }
+        (None, None) => return Err(src.at(&raw.name, "route needs a provider or a [route.scheme]")),
+    }
+
+    let secrets = raw
+        .secrets
+        .as_ref()
+        .filter(|s| !s.get_ref().is_empty())
+        .ok_or_else(|| {
+            src.at(
+                &raw.name,
+                "route has no secrets: every route needs at least one (fail closed)",
+            )
+        })?;
+    for secret in secrets.get_ref() {
+        builder = builder.secret(resolve_secret(src, secret)?);
+    }
+    if let Some(tolerance) = opt_duration(src, &raw.tolerance)? {
+        builder = builder.tolerance(tolerance);
+    }
+    if let Some(event_id) = &raw.event_id {
+        let list = match event_id.get_ref() {
+            raw::OneOrMany::One(s) => vec![s.clone()],
+            raw::OneOrMany::Many(v) => v.clone(),
+        };
+        let spec = EventIdSpec::parse(&list).map_err(|e| src.at(event_id, e.to_string()))?;
+        builder = builder.event_id(spec);
+    }
+    if let Some(ttl) = opt_duration(src, &raw.dedup_ttl)? {
+        builder = builder.dedup_ttl(ttl);
+    }
+    if raw.dedup.as_ref().is_some_and(|d| !*d.get_ref()) {
+        builder = builder.without_dedup();
+    }
+    if let Some(limit) = &raw.rate_limit {
+        let l = limit.get_ref();
+        builder = builder.rate_limit(RateLimit {
+            per_second: l.per_second,
+            burst: l.burst.unwrap_or(l.per_second),
+        });
+    }
+    if raw.allow_ips.is_some() {
+        builder = builder.allow_ips(nets(src, raw.allow_ips.as_ref())?);
+    }
+    let route = builder
+        .max_body(opt_size(src, &raw.max_body)?.unwrap_or(server.max_body))
+        .request_timeout(server.request_timeout)
+        .claim_timeout(server.upstream_timeout + CLAIM_MARGIN)
+        .on_store_error(store.on_store_error)
+        .build()
+        .map_err(|e| src.at(&raw.name, e.to_string()))?;
+    Ok(RouteConfig {
+        route,
+        path,
+        upstream,
+    })
+}
+
+fn custom_scheme(src: &Source<'_>, raw: &Spanned<RawScheme>) -> Result<Scheme, ConfigError> {
+    let s = raw.get_ref();
+    let header = |v: &Spanned<String>| {
+        HeaderName::try_from(v.get_ref().trim())
+            .map_err(|_| src.at(v, format!("`{}` is not a header name", v.get_ref())))
+    };
+    let algorithm = match &s.algorithm {
+        None => Algorithm::Sha256,
+        Some(v) => Algorithm::from_name(v.get_ref())
+            .ok_or_else(|| src.at(v, "algorithm must be sha1, sha256 or sha512"))?,
+    };
+    let encoding = match &s.encoding {
+        None => Encoding::Hex,
+        Some(v) => Encoding::from_name(v.get_ref())
+            .ok_or_else(|| src.at(v, "encoding must be hex or base64"))?,
+    };
+    let kv = match &s.format {
+        None => false,
+        Some(v) => match v.get_ref().as_str() {
+            "plain" => false,
+            "kv" => true,
+            _ => return Err(src.at(v, "format must be \"plain\" or \"kv\"")),
+        },
+    };
+    let format = if kv {
+        SignatureFormat::KeyValue {
+            timestamp_key: s
+                .timestamp_key
+                .as_ref()
+                .map_or("t".into(), |v| v.get_ref().clone()),
+            signature_key: s
+                .signature_key
+                .as_ref()
+                .map_or("v1".into(), |v| v.get_ref().clone()),
+        }
+    } else {
+        SignatureFormat::Plain {
+            prefix: s.prefix.as_ref().map(|v| v.get_ref().clone()),
+        }
+    };
+    let signed_payload = match &s.signed_payload {
+        None => SignedPayload::body(),
+        Some(v) => SignedPayload::parse(v.get_ref()).map_err(|e| src.at(v, e.to_string()))?,
+    };
+    let timestamp = match (&s.timestamp_header, kv) {
+        (Some(v), _) => TimestampSource::Header(vec![header(v)?]),
+        (None, true) => TimestampSource::SignatureHeader,
+        (None, false) => TimestampSource::None,
+    };
+    let id_headers = match &s.id_header {
+        Some(v) => vec![header(v)?],
+        None => Vec::new(),
+    };
+    let scheme = Scheme {
+        signature_headers: vec![header(&s.header)?],
+        algorithm,
+        encoding,
+        format,
+        signed_payload,
+        timestamp,
+        id_headers,
+        key_encoding: KeyEncoding::Raw,
+    };
+    scheme.validate().map_err(|e| src.at(raw, e.to_string()))?;
+    Ok(scheme)
+}
+
+fn resolve_secret(src: &Source<'_>, value: &Spanned<String>) -> Result<Secret, ConfigError> {
+    let text = value.get_ref();
+    if let Some(name) = text.strip_prefix("env:") {
+        return match std::env::var(name) {
+            Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
+            Ok(_) => Err(src.at(value, format!("environment variable {name} is empty"))),
+            Err(_) => Err(src.at(value, format!("environment variable {name} is not set"))),
+        };
+    }
+    if let Some(path) = text.strip_prefix("file:") {
+        let path = match src.base_dir {
+            Some(dir) if Path::new(path).is_relative() => dir.join(path),
+            _ => Path::new(path).to_path_buf(),
+        };
+        let mut bytes = std::fs::read(&path).map_err(|e| {
+            src.at(
+                value,
+                format!("cannot read secret file {}: {}", path.display(), e.kind()),
+            )
+        })?;
+        while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            bytes.pop();
+        }
+        if bytes.is_empty() {
+            return Err(src.at(value, format!("secret file {} is empty", path.display())));
+        }
+        return Ok(Secret::new(bytes));
+    }
+    if text.is_empty() {
+        return Err(src.at(value, "a secret cannot be empty"));
+    }
+    Ok(Secret::new(text.as_bytes()))
+}
+
+fn opt_duration(
+    src: &Source<'_>,
+    value: &Option<Spanned<String>>,
+) -> Result<Option<Duration>, ConfigError> {
+    value
+        .as_ref()
+        .map(|v| {
+            humantime::parse_duration(v.get_ref().trim()).map_err(|_| {
+                src.at(
+                    v,
+                    format!(
+                        "`{}` is not a duration (examples: 500ms, 30s, 5m, 72h)",
+                        v.get_ref()
+                    ),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn opt_size(
+    src: &Source<'_>,
+    value: &Option<Spanned<raw::Size>>,
+) -> Result<Option<u64>, ConfigError> {
+    value
+        .as_ref()
+        .map(|v| match v.get_ref() {
+            raw::Size::Bytes(n) => Ok(*n),
+            raw::Size::Text(text) => text
+                .trim()
+                .parse::<bytesize::ByteSize>()
+                .map(|b| b.as_u64())
+                .map_err(|_| src.at(v, format!("`{text}` is not a size (examples: 64KiB, 1MiB)"))),
+        })
+        .transpose()
+}
+
+fn nets(
+    src: &Source<'_>,
+    value: Option<&Spanned<Vec<Spanned<String>>>>,
+) -> Result<Vec<IpNet>, ConfigError> {
+    let Some(list) = value else {
+        return Ok(Vec::new());
+    };
+    list.get_ref()
+        .iter()
+        .map(|v| {
+            let text = v.get_ref().trim();
+            text.parse::<IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| src.at(v, format!("`{text}` is not an IP address or network")))
+        })
+        .collect()
+}

@@ -1,0 +1,87 @@
+//! The file as written: serde types with spans, before any meaning is checked.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub server: Option<RawServer>,
+    pub store: Option<RawStore>,
+    pub route: Option<Vec<RawRoute>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    pub listen: Option<Spanned<String>>,
+    pub admin_listen: Option<Spanned<String>>,
+    pub max_body: Option<Spanned<Size>>,
+    pub request_timeout: Option<Spanned<String>>,
+    pub upstream_timeout: Option<Spanned<String>>,
+    pub trusted_proxies: Option<Spanned<Vec<Spanned<String>>>>,
+    pub tls: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStore {
+    pub backend: Option<Spanned<String>>,
+    pub capacity: Option<Spanned<u64>>,
+    pub on_store_error: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRoute {
+    pub name: Spanned<String>,
+    pub path: Spanned<String>,
+    pub upstream: Spanned<String>,
+    pub provider: Option<Spanned<String>>,
+    pub scheme: Option<Spanned<RawScheme>>,
+    pub secrets: Option<Spanned<Vec<Spanned<String>>>>,
+    pub tolerance: Option<Spanned<String>>,
+    pub event_id: Option<Spanned<OneOrMany>>,
+    pub dedup: Option<Spanned<bool>>,
+    pub dedup_ttl: Option<Spanned<String>>,
+    pub rate_limit: Option<Spanned<RawRateLimit>>,
+    pub allow_ips: Option<Spanned<Vec<Spanned<String>>>>,
+    pub max_body: Option<Spanned<Size>>,
+    pub delivery: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScheme {
+    pub header: Spanned<String>,
+    pub algorithm: Option<Spanned<String>>,
+    pub encoding: Option<Spanned<String>>,
+    pub prefix: Option<Spanned<String>>,
+    pub signed_payload: Option<Spanned<String>>,
+    pub timestamp_header: Option<Spanned<String>>,
+    pub id_header: Option<Spanned<String>>,
+    pub format: Option<Spanned<String>>,
+    pub timestamp_key: Option<Spanned<String>>,
+    pub signature_key: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRateLimit {
+    pub per_second: u32,
+    pub burst: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum Size {
+    Bytes(u64),
+    Text(String),
+}

@@ -1,0 +1,287 @@
+//! The upstream forwarder: sends verified webhooks, byte for byte, to the webhook handler.
+
+use crate::core::Rejection;
+use crate::webhook::{ClientAddr, VerifiedWebhook};
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::{PathAndQuery, Uri};
+use http::{Request, Response, Version};
+use http_body::Body;
+use http_body_util::{BodyExt, Either, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tower_service::Service;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Header naming the route on forwarded requests.
+pub const ROUTE_HEADER: HeaderName = HeaderName::from_static("hookgate-route");
+/// Header carrying the event id on forwarded requests.
+pub const EVENT_ID_HEADER: HeaderName = HeaderName::from_static("hookgate-event-id");
+
+/// The pooled HTTP client shared by all routes' forwarders.
+#[derive(Clone, Debug)]
+pub struct UpstreamClient {
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl UpstreamClient {
+    /// A pooled HTTP/1.1 client; `connect_timeout` bounds each new connection.
+    pub fn new(connect_timeout: Duration) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(connect_timeout));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(256)
+            .build(connector);
+        UpstreamClient { client }
+    }
+}
+
+/// Forwards requests to one upstream URL (the incoming query is appended) and relays the
+/// response. An unreachable upstream is answered 502 `upstream_unavailable`, one that does not
+/// answer within the timeout 504 `upstream_timeout`.
+#[derive(Clone, Debug)]
+pub struct Forward {
+    client: UpstreamClient,
+    upstream: Uri,
+    timeout: Duration,
+}
+
+/// The body of a forwarded response: the upstream's, or hookgate's JSON on 502/504.
+pub type ForwardBody = Either<Incoming, Full<Bytes>>;
+
+impl Forward {
+    /// Forwards to `upstream` (an `http://` URL) with `client`, waiting at most `timeout`
+    /// for the response head.
+    pub fn new(client: UpstreamClient, upstream: Uri, timeout: Duration) -> Self {
+        Forward {
+            client,
+            upstream,
+            timeout,
+        }
+    }
+}
+
+impl<B> Service<Request<B>> for Forward
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<ForwardBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.forward(request).await) })
+    }
+}
+
+impl Forward {
+    async fn forward<B>(self, request: Request<B>) -> Response<ForwardBody>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = request.into_parts();
+        // The layer hands over a fully buffered body: collecting it is a move, not a read.
+        let body = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return rejection(Rejection::BadRequest),
+        };
+        let uri = match upstream_uri(&self.upstream, parts.uri.query()) {
+            Some(uri) => uri,
+            None => return rejection(Rejection::BadRequest),
+        };
+        let mut headers = parts.headers;
+        let incoming_host = headers.get(header::HOST).cloned().or_else(|| {
+            parts
+                .uri
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        });
+        strip_hop_by_hop(&mut headers);
+        headers.remove(header::HOST);
+        let spoofed: Vec<HeaderName> = headers
+            .keys()
+            .filter(|name| name.as_str().starts_with("hookgate-"))
+            .cloned()
+            .collect();
+        for name in spoofed {
+            headers.remove(name);
+        }
+        set_forwarded(
+            &mut headers,
+            parts.extensions.get::<ClientAddr>(),
+            incoming_host,
+        );
+        if let Some(verified) = parts.extensions.get::<VerifiedWebhook>() {
+            if let Ok(route) = HeaderValue::from_str(&verified.route) {
+                headers.insert(ROUTE_HEADER, route);
+            }
+            if let Ok(id) = HeaderValue::from_str(&verified.event_id) {
+                headers.insert(EVENT_ID_HEADER, id);
+            }
+        }
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+
+        let mut outgoing = Request::new(Full::new(body));
+        *outgoing.method_mut() = parts.method;
+        *outgoing.uri_mut() = uri;
+        *outgoing.version_mut() = Version::HTTP_11;
+        *outgoing.headers_mut() = headers;
+
+        match tokio::time::timeout(self.timeout, self.client.client.request(outgoing)).await {
+            Err(_elapsed) => {
+                tracing::warn!(upstream = %self.upstream, "upstream timed out");
+                rejection(Rejection::UpstreamTimeout)
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(upstream = %self.upstream, error = %error_chain(&error), "upstream unavailable");
+                rejection(Rejection::UpstreamUnavailable)
+            }
+            Ok(Ok(response)) => {
+                let (mut parts, body) = response.into_parts();
+                strip_hop_by_hop(&mut parts.headers);
+                Response::from_parts(parts, Either::Left(body))
+            }
+        }
+    }
+}
+
+fn rejection(rejection: Rejection) -> Response<ForwardBody> {
+    rejection.to_response::<Full<Bytes>>().map(Either::Right)
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The upstream URL with the incoming query appended.
+fn upstream_uri(upstream: &Uri, query: Option<&str>) -> Option<Uri> {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Some(upstream.clone());
+    };
+    let path = upstream.path();
+    let path_and_query = match upstream.query() {
+        Some(existing) if !existing.is_empty() => format!("{path}?{existing}&{query}"),
+        _ => format!("{path}?{query}"),
+    };
+    let mut parts = upstream.clone().into_parts();
+    parts.path_and_query = Some(PathAndQuery::try_from(path_and_query).ok()?);
+    Uri::from_parts(parts).ok()
+}
+
+/// Removes the hop-by-hop headers of RFC 9110 §7.6.1, and those the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::try_from(name.trim()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in [
+        header::CONNECTION,
+        HeaderName::from_static("keep-alive"),
+        HeaderName::from_static("proxy-connection"),
+        header::PROXY_AUTHENTICATE,
+        header::PROXY_AUTHORIZATION,
+        header::TE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+    ] {
+        headers.remove(name);
+    }
+}
+
+fn set_forwarded(headers: &mut HeaderMap, client: Option<&ClientAddr>, host: Option<HeaderValue>) {
+    const XFF: HeaderName = HeaderName::from_static("x-forwarded-for");
+    const XFP: HeaderName = HeaderName::from_static("x-forwarded-proto");
+    const XFH: HeaderName = HeaderName::from_static("x-forwarded-host");
+    let trusted = client.is_some_and(|c| c.peer_trusted);
+    if !trusted {
+        // Only a trusted proxy may tell us who the client was.
+        headers.remove(&XFF);
+        headers.remove(&XFP);
+        headers.remove(&XFH);
+    }
+    if let Some(client) = client {
+        let peer = client.peer.ip().to_string();
+        let value = match headers.get(&XFF).and_then(|v| v.to_str().ok()) {
+            Some(existing) if trusted => format!("{existing}, {peer}"),
+            _ => peer,
+        };
+        if let Ok(value) = HeaderValue::try_from(value) {
+            headers.insert(XFF, value);
+        }
+    }
+    if !headers.contains_key(&XFP) {
+        headers.insert(XFP, HeaderValue::from_static("http"));
+    }
+    if let Some(host) = host {
+        if !headers.contains_key(&XFH) {
+            headers.insert(XFH, host);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_is_appended_to_the_upstream_url() {
+        let up: Uri = "http://127.0.0.1:3000/hooks".parse().unwrap();
+        assert_eq!(
+            upstream_uri(&up, Some("a=1")).unwrap(),
+            "http://127.0.0.1:3000/hooks?a=1"
+        );
+        assert_eq!(
+            upstream_uri(&up, None).unwrap(),
+            "http://127.0.0.1:3000/hooks"
+        );
+        let up: Uri = "http://127.0.0.1:3000/hooks?k=v".parse().unwrap();
+        assert_eq!(
+            upstream_uri(&up, Some("a=1")).unwrap(),
+            "http://127.0.0.1:3000/hooks?k=v&a=1"
+        );
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_the_ones_connection_names_are_stripped() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", "close, x-private".parse().unwrap());
+        h.insert("x-private", "1".parse().unwrap());
+        h.insert("keep-alive", "timeout=5".parse().unwrap());
+        h.insert("transfer-encoding", "chunked".parse().unwrap());
+        h.insert("stripe-signature", "t=1,v1=ab".parse().unwrap());
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("stripe-signature"));
+    }
+}

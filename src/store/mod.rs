@@ -1,0 +1,59 @@
+//! The seen-event store: remembers which events were delivered, and which are being delivered.
+//!
+//! A delivery *claims* its event id before it is forwarded. The claim is *committed* (kept for
+//! `dedup_ttl`) only once the upstream answered 2xx, and *released* otherwise, so the provider's
+//! retry is delivered. A claim that is neither (a crashed delivery) expires on its own after a
+//! bounded time, so no event is blocked forever.
+
+mod memory;
+
+pub use memory::MemoryStore;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A boxed future returned by [`SeenStore`] methods.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Proof of a claim, needed to commit or release it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimToken(pub(crate) u64);
+
+/// The answer to a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// First time this event is seen: deliver it, then commit or release the token.
+    New(ClaimToken),
+    /// The event was delivered already.
+    Delivered,
+    /// Another copy is being delivered; its claim expires within `retry_after`.
+    InFlight {
+        /// Time until the other claim expires at the latest.
+        retry_after: Duration,
+    },
+}
+
+/// The store could not answer; whether that lets the event through is the route's
+/// `on_store_error` choice.
+#[derive(Debug, thiserror::Error)]
+#[error("seen-event store unavailable: {0}")]
+pub struct StoreError(#[from] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Where claims and delivered event ids live.
+///
+/// Keys are opaque strings (hookgate uses `<route>:<event id>`). Implementations must make
+/// `claim` atomic: of two concurrent claims of one key, exactly one gets [`Claim::New`].
+pub trait SeenStore: Send + Sync + 'static {
+    /// Claims `key` for a delivery that will take at most `in_flight_ttl`.
+    fn claim<'a>(&'a self, key: &'a str, in_flight_ttl: Duration) -> StoreFuture<'a, Claim>;
+
+    /// Marks `key` delivered for `ttl`.
+    fn commit<'a>(&'a self, key: &'a str, token: ClaimToken, ttl: Duration) -> StoreFuture<'a, ()>;
+
+    /// Forgets the claim on `key` if `token` still holds it, so a retry can be delivered.
+    fn release<'a>(&'a self, key: &'a str, token: ClaimToken) -> StoreFuture<'a, ()>;
+
+    /// Whether the store answers (for `/readyz`).
+    fn ping(&self) -> StoreFuture<'_, ()>;
+}
