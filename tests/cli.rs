@@ -1,0 +1,265 @@
+//! The command line: check, sign, verify, presets, and the sidecar's lifecycle.
+#![cfg(feature = "sidecar")]
+
+mod common;
+
+use common::*;
+use hookgate::core::Provider;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn hookgate(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_accepts_the_example_config() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml");
+    let (code, stdout, stderr) = hookgate(&["check", "--config", example], b"");
+    assert_eq!(code, 0, "{stderr}");
+    for route in [
+        "stripe",
+        "github",
+        "d3",
+        "filedgr",
+        "docextract",
+        "dataflow",
+    ] {
+        assert!(stdout.contains(route), "{route} listed: {stdout}");
+    }
+}
+
+#[test]
+fn check_reports_line_and_column_and_exits_2() {
+    let dir = TempDir::new();
+    let cases = [
+        ("[server]\nlisten = 8080\n", ":2:10:"),
+        ("[[route]]\nname = \"a\"\npath = \"/a\"\nupstream = \"http://127.0.0.1:1/\"\nprovider = \"strip\"\nsecrets = [\"s\"]\n", ":5:12:"),
+        ("[[route]]\nname = \"a\"\npath = \"/a\"\nupstream = \"http://127.0.0.1:1/\"\nprovider = \"stripe\"\n", ":2:8:"),
+        ("[[route]]\nname = \"a\"\npath = \"/a\"\nupstream = \"http://127.0.0.1:1/\"\nprovider = \"github\"\nsecrets = [\"env:HOOKGATE_TEST_UNSET_VAR\"]\n", ":6:12:"),
+        ("[server]\nmax_body = \"lots\"\n", ":2:12:"),
+        ("[server]\nlistne = \"0.0.0.0:1\"\n", ":2:1:"),
+    ];
+    for (i, (text, position)) in cases.iter().enumerate() {
+        let path = dir.0.join(format!("bad{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let (code, _, stderr) = hookgate(&["check", "--config", path.to_str().unwrap()], b"");
+        assert_eq!(code, 2, "case {i}: {stderr}");
+        assert!(
+            stderr.contains(position),
+            "case {i}: expected {position} in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn secrets_are_read_from_env_and_files() {
+    let dir = TempDir::new();
+    std::fs::write(dir.0.join("secret.txt"), "from-file\n").unwrap();
+    let path = dir.0.join("ok.toml");
+    std::fs::write(
+        &path,
+        "[[route]]\nname = \"a\"\npath = \"/a\"\nupstream = \"http://127.0.0.1:1/\"\nprovider = \"github\"\nsecrets = [\"env:HOOKGATE_TEST_SECRET\", \"file:secret.txt\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["check", "--config"])
+        .arg(&path)
+        .env("HOOKGATE_TEST_SECRET", "from-env")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 secret(s)"));
+}
+
+#[test]
+fn sign_output_verifies_and_tampering_is_caught() {
+    let body = br#"{"id":"evt_cli","object":"event"}"#;
+    let (code, headers, stderr) = hookgate(
+        &["sign", "--provider", "stripe", "--secret", "whsec_cli"],
+        body,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(headers.starts_with("stripe-signature: t="), "{headers}");
+    let mut args = vec![
+        "verify",
+        "--provider",
+        "stripe",
+        "--secret",
+        "other",
+        "--secret",
+        "whsec_cli",
+    ];
+    let header_args: Vec<String> = headers.lines().map(str::to_owned).collect();
+    for h in &header_args {
+        args.extend(["-H", h]);
+    }
+    let (code, stdout, _) = hookgate(&args, body);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(stdout.trim(), "verified event_id=evt_cli");
+    let (code, stdout, _) = hookgate(&args, br#"{"id":"evt_cli","object":"evenT"}"#);
+    assert_eq!(code, 1);
+    assert!(stdout.starts_with("rejected invalid_signature"), "{stdout}");
+    let (code, _, _) = hookgate(&["verify", "--provider", "nope", "--secret", "x"], body);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn verify_checks_published_vectors_with_a_pinned_clock() {
+    let (code, stdout, _) = hookgate(
+        &[
+            "verify",
+            "--provider",
+            "standard-webhooks",
+            "--secret",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "-H",
+            "webhook-id: msg_p5jXN8AQM9LWM0D4loKWxJek",
+            "-H",
+            "webhook-timestamp: 1614265330",
+            "-H",
+            "webhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            "--now",
+            "1614265330",
+        ],
+        br#"{"test": 2432232314}"#,
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(
+        stdout.trim(),
+        "verified event_id=msg_p5jXN8AQM9LWM0D4loKWxJek"
+    );
+}
+
+#[test]
+fn presets_lists_every_preset() {
+    let (code, stdout, _) = hookgate(&["presets"], b"");
+    assert_eq!(code, 0);
+    for p in Provider::ALL {
+        assert!(
+            stdout.contains(&format!("| `{}` |", p.name())),
+            "{} missing",
+            p.name()
+        );
+    }
+}
+
+#[test]
+fn readme_presets_table_matches_the_code() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let (_, table, _) = hookgate(&["presets"], b"");
+    assert!(
+        readme.contains(table.trim()),
+        "README presets table is out of date; paste `hookgate presets`"
+    );
+}
+
+#[tokio::test]
+async fn send_delivers_a_signed_event_through_the_sidecar() {
+    let upstream = Upstream::start().await;
+    let gate = Hookgate::start(&config(
+        "github",
+        "send-secret",
+        &upstream.url("/gh"),
+        "",
+        "",
+    ));
+    let url = gate.url("/webhooks/github");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .args([
+                "send",
+                &url,
+                "--provider",
+                "github",
+                "--secret",
+                "send-secret",
+                "--id",
+                "cli-1",
+                "--data",
+                r#"{"a":1}"#,
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(upstream.count(), 1);
+    assert_eq!(upstream.last().headers["hookgate-event-id"], "cli-1");
+    assert_eq!(&upstream.last().body[..], br#"{"a":1}"#);
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
+    let upstream = Upstream::scripted(std::sync::Arc::new(|_| {
+        (http::StatusCode::OK, Duration::from_millis(1500))
+    }))
+    .await;
+    let mut gate = Hookgate::start(&config(
+        "github",
+        "term-secret",
+        &upstream.url("/gh"),
+        "",
+        "",
+    ));
+    let request = send(signed(
+        Provider::Github,
+        "term-secret",
+        &gate.url("/webhooks/github"),
+        &b"{}"[..],
+        "term-1",
+    ));
+    let pid = gate.child.id().to_string();
+    let signal = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    let (answer, ()) = tokio::join!(request, signal);
+    assert_eq!(answer.status, 200, "the in-flight request finished");
+    let status = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = gate.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "hookgate did not exit"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(0));
+}

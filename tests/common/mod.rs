@@ -1,0 +1,312 @@
+//! Test harness: a real upstream HTTP server, the real `hookgate` binary, real sockets.
+#![allow(dead_code)]
+
+use bytes::Bytes;
+use hookgate::core::{sign, Provider, SignInput};
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One request as the upstream received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: http::Method,
+    pub uri: http::Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// How the upstream answers its n-th request (from 0).
+pub type Script = Arc<dyn Fn(usize) -> (StatusCode, Duration) + Send + Sync>;
+
+/// A real HTTP/1.1 server recording what it receives.
+pub struct Upstream {
+    pub addr: SocketAddr,
+    pub received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Upstream {
+    /// Answers 200 "ok" at once.
+    pub async fn start() -> Upstream {
+        Self::scripted(Arc::new(|_| (StatusCode::OK, Duration::ZERO))).await
+    }
+
+    pub async fn scripted(script: Script) -> Upstream {
+        Self::scripted_on("127.0.0.1:0".parse().unwrap(), script).await
+    }
+
+    /// Answers 200 at once, on a given address.
+    pub async fn start_on(addr: SocketAddr) -> Upstream {
+        Self::scripted_on(addr, Arc::new(|_| (StatusCode::OK, Duration::ZERO))).await
+    }
+
+    pub async fn scripted_on(addr: SocketAddr, script: Script) -> Upstream {
+        let listener = TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let log = log.clone();
+                let script = script.clone();
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let log = log.clone();
+                    let script = script.clone();
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let body = body.collect().await.unwrap().to_bytes();
+                        let n = {
+                            let mut log = log.lock().unwrap();
+                            log.push(Received {
+                                method: parts.method,
+                                uri: parts.uri,
+                                headers: parts.headers,
+                                body,
+                            });
+                            log.len() - 1
+                        };
+                        let (status, delay) = script(n);
+                        tokio::time::sleep(delay).await;
+                        let mut resp =
+                            Response::new(Full::new(Bytes::from(format!("upstream answer {n}"))));
+                        *resp.status_mut() = status;
+                        resp.headers_mut()
+                            .insert("x-upstream", "yes".parse().unwrap());
+                        Ok::<_, std::convert::Infallible>(resp)
+                    }
+                });
+                tokio::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Upstream { addr, received }
+    }
+
+    pub fn count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+
+    pub fn last(&self) -> Received {
+        self.received
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .expect("upstream received a request")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+/// The real `hookgate run` process, its address, and every line it logged.
+pub struct Hookgate {
+    pub addr: SocketAddr,
+    pub child: Child,
+    pub logs: Arc<Mutex<Vec<String>>>,
+    _dir: TempDir,
+}
+
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("hookgate-test-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_hookgate")
+}
+
+impl Hookgate {
+    /// Starts `hookgate run` with `config` (whose `listen` should be `127.0.0.1:0`) and waits
+    /// until it listens.
+    pub fn start(config: &str) -> Hookgate {
+        let dir = TempDir::new();
+        let path = dir.0.join("hookgate.toml");
+        std::fs::write(&path, config).unwrap();
+        let mut child = Command::new(bin())
+            .args(["run", "--config"])
+            .arg(&path)
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("listening listen=").nth(1) {
+                    let _ = tx.send(rest.trim().parse::<SocketAddr>().unwrap());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("hookgate did not start; logs: {:?}", logs.lock().unwrap()));
+        Hookgate {
+            addr,
+            child,
+            logs,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Hookgate {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A config with one route in front of `upstream`, plus `extra` route keys and `server` keys.
+pub fn config(
+    provider: &str,
+    secret: &str,
+    upstream: &str,
+    route_extra: &str,
+    server_extra: &str,
+) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+{server_extra}
+
+[[route]]
+name = "{provider}"
+path = "/webhooks/{provider}"
+upstream = "{upstream}"
+provider = "{provider}"
+secrets = ["{secret}"]
+{route_extra}
+"#
+    )
+}
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A request signed as `provider` would sign it.
+pub fn signed(
+    provider: Provider,
+    secret: &str,
+    url: &str,
+    body: impl Into<Bytes>,
+    id: &str,
+) -> Request<Full<Bytes>> {
+    let body = body.into();
+    let headers = sign(
+        &provider.scheme(),
+        &secret.into(),
+        &body,
+        &SignInput {
+            timestamp: now(),
+            id,
+        },
+    )
+    .unwrap();
+    let mut req = Request::post(url)
+        .header("content-type", "application/json")
+        .body(Full::new(body))
+        .unwrap();
+    for (name, value) in headers {
+        req.headers_mut().insert(name, value);
+    }
+    if provider == Provider::Github {
+        req.headers_mut()
+            .insert("x-github-delivery", id.parse().unwrap());
+    }
+    req
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {:?}", self.body))
+    }
+}
+
+pub async fn send(req: Request<Full<Bytes>>) -> Answer {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let resp = tokio::time::timeout(Duration::from_secs(20), client.request(req))
+        .await
+        .expect("answer in time")
+        .expect("request sent");
+    let (parts, body) = resp.into_parts();
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes(),
+    }
+}
+
+/// Writes raw bytes on a fresh connection and reads until the server closes or `wait` passes.
+pub async fn raw(addr: SocketAddr, bytes: &[u8], wait: Duration) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    read_all(&mut stream, wait).await
+}
+
+pub async fn read_all(stream: &mut TcpStream, wait: Duration) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
