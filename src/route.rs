@@ -43,6 +43,9 @@ pub struct RateLimit {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RouteError {
+    /// A provider name that is not a preset.
+    #[error("unknown provider `{0}`; presets are: d3, filedgr, docextract, dataflow, stripe, github, slack, shopify, standard-webhooks, svix")]
+    UnknownProvider(String),
     /// Neither a provider preset nor a custom scheme was given.
     #[error("route `{0}`: set a provider preset or a custom scheme")]
     NoScheme(String),
@@ -69,7 +72,7 @@ pub enum RouteError {
 /// use hookgate::Route;
 /// use std::time::Duration;
 ///
-/// let route = Route::builder("stripe")
+/// let route = Route::builder()
 ///     .provider(Provider::Stripe)
 ///     .secret("whsec_test_secret")
 ///     .tolerance(Duration::from_secs(300))
@@ -78,7 +81,8 @@ pub enum RouteError {
 /// assert_eq!(route.name(), "stripe");
 ///
 /// // Fail closed: no secret, no route.
-/// assert!(Route::builder("github").provider(Provider::Github).build().is_err());
+/// let error = Route::builder().provider(Provider::Github).build().unwrap_err();
+/// assert_eq!(error.to_string(), "route `github`: no secret is configured");
 /// ```
 #[derive(Clone)]
 pub struct Route {
@@ -120,10 +124,11 @@ impl std::fmt::Debug for Route {
 }
 
 impl Route {
-    /// Starts a route named `name` (the name appears in `Hookgate-Route`, logs and dedup keys).
-    pub fn builder(name: impl Into<String>) -> RouteBuilder {
+    /// Starts a route. It needs a provider preset or a custom scheme, and at least one secret.
+    pub fn builder() -> RouteBuilder {
         RouteBuilder {
-            name: name.into(),
+            name: None,
+            unknown_provider: None,
             provider: None,
             scheme: None,
             secrets: Vec::new(),
@@ -141,10 +146,6 @@ impl Route {
 
     /// The route's name.
     pub fn name(&self) -> &str {
-        &self.inner.name
-    }
-
-    pub(crate) fn name_arc(&self) -> &Arc<str> {
         &self.inner.name
     }
 
@@ -193,6 +194,29 @@ impl Route {
         self.inner.on_store_error
     }
 
+    /// Verifies one request: body size, signature, timestamp and event id, with the clock at
+    /// `now`. Pure: no store, no rate limit, no I/O. [`hookgate::verify`](crate::verify) is the
+    /// same function.
+    pub fn verify(
+        &self,
+        headers: &http::HeaderMap,
+        body: bytes::Bytes,
+        now: std::time::SystemTime,
+    ) -> Result<crate::VerifiedWebhook, crate::Rejection> {
+        if body.len() as u64 > self.inner.max_body {
+            return Err(crate::Rejection::BodyTooLarge);
+        }
+        let verified = self.inner.verifier.verify(headers, &body, now)?;
+        Ok(crate::VerifiedWebhook {
+            route: self.inner.name.clone(),
+            event_id: verified.event_id,
+            event_id_from_signature: verified.event_id_from_signature,
+            timestamp: verified.timestamp,
+            provider: self.inner.provider,
+            body,
+        })
+    }
+
     /// Takes one token from the route's rate limiter; `Err` holds the wait until the next.
     pub(crate) fn check_rate(&self) -> Result<(), Duration> {
         match &self.inner.rate_limit {
@@ -217,7 +241,8 @@ impl Route {
 #[derive(Debug)]
 #[must_use]
 pub struct RouteBuilder {
-    name: String,
+    name: Option<String>,
+    unknown_provider: Option<String>,
     provider: Option<Provider>,
     scheme: Option<Scheme>,
     secrets: Vec<Secret>,
@@ -233,6 +258,24 @@ pub struct RouteBuilder {
 }
 
 impl RouteBuilder {
+    /// Names the route (default: the provider's name, or `webhook`). The name appears in
+    /// `Hookgate-Route`, logs, metrics and dedup keys: routes sharing a store need distinct
+    /// names.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Uses the preset named `name` (as in configuration files); an unknown name is reported
+    /// by [`build`](Self::build).
+    pub fn provider_name(mut self, name: &str) -> Self {
+        match Provider::from_name(name) {
+            Some(provider) => self.provider = Some(provider),
+            None => self.unknown_provider = Some(name.to_owned()),
+        }
+        self
+    }
+
     /// Uses a provider preset's scheme, tolerance and event id.
     pub fn provider(mut self, provider: Provider) -> Self {
         self.provider = Some(provider);
@@ -320,7 +363,12 @@ impl RouteBuilder {
 
     /// Checks the route and keys its secrets.
     pub fn build(self) -> Result<Route, RouteError> {
-        let name = self.name;
+        if let Some(unknown) = self.unknown_provider {
+            return Err(RouteError::UnknownProvider(unknown));
+        }
+        let name = self
+            .name
+            .unwrap_or_else(|| self.provider.map_or("webhook", Provider::name).to_owned());
         let (scheme, default_tolerance, default_event_id) = match (self.provider, self.scheme) {
             (Some(_), Some(_)) => return Err(RouteError::ProviderAndScheme(name)),
             (None, None) => return Err(RouteError::NoScheme(name)),

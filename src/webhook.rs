@@ -13,6 +13,9 @@ pub struct VerifiedWebhook {
     pub route: Arc<str>,
     /// The event id used for deduplication.
     pub event_id: String,
+    /// `true` when the request carried no event id and `event_id` is a digest of its
+    /// signature (`sig:…`).
+    pub event_id_from_signature: bool,
     /// The signed timestamp (unix seconds), for schemes that sign one.
     pub timestamp: Option<i64>,
     /// The provider preset, if the route uses one.

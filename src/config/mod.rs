@@ -20,12 +20,10 @@
 
 mod raw;
 
-use crate::core::scheme::{
-    Algorithm, Encoding, KeyEncoding, Scheme, SignatureFormat, SignedPayload, TimestampSource,
-};
+use crate::core::scheme::{Algorithm, Encoding, Scheme, SchemeError};
 use crate::core::{EventIdSpec, Provider, Secret};
 use crate::route::{OnStoreError, RateLimit, Route};
-use http::{HeaderName, Uri};
+use http::Uri;
 use ipnet::IpNet;
 use raw::{RawConfig, RawRoute, RawScheme};
 use std::collections::HashSet;
@@ -296,7 +294,7 @@ fn build_route(
         }
     }
 
-    let mut builder = Route::builder(name);
+    let mut builder = Route::builder().name(name);
     match (&raw.provider, &raw.scheme) {
         (Some(provider), None) => {
             let preset = Provider::from_name(provider.get_ref()).ok_or_else(|| {
@@ -375,69 +373,54 @@ fn build_route(
 
 fn custom_scheme(src: &Source<'_>, raw: &Spanned<RawScheme>) -> Result<Scheme, ConfigError> {
     let s = raw.get_ref();
-    let header = |v: &Spanned<String>| {
-        HeaderName::try_from(v.get_ref().trim())
-            .map_err(|_| src.at(v, format!("`{}` is not a header name", v.get_ref())))
-    };
-    let algorithm = match &s.algorithm {
-        None => Algorithm::Sha256,
-        Some(v) => Algorithm::from_name(v.get_ref())
-            .ok_or_else(|| src.at(v, "algorithm must be sha1, sha256 or sha512"))?,
-    };
-    let encoding = match &s.encoding {
-        None => Encoding::Hex,
-        Some(v) => Encoding::from_name(v.get_ref())
-            .ok_or_else(|| src.at(v, "encoding must be hex or base64"))?,
-    };
-    let kv = match &s.format {
-        None => false,
-        Some(v) => match v.get_ref().as_str() {
-            "plain" => false,
-            "kv" => true,
-            _ => return Err(src.at(v, "format must be \"plain\" or \"kv\"")),
-        },
-    };
-    let format = if kv {
-        SignatureFormat::KeyValue {
-            timestamp_key: s
-                .timestamp_key
-                .as_ref()
-                .map_or("t".into(), |v| v.get_ref().clone()),
-            signature_key: s
-                .signature_key
-                .as_ref()
-                .map_or("v1".into(), |v| v.get_ref().clone()),
+    let mut builder = Scheme::builder(s.header.get_ref());
+    if let Some(v) = &s.algorithm {
+        let algorithm = Algorithm::from_name(v.get_ref())
+            .ok_or_else(|| src.at(v, "algorithm must be sha1, sha256 or sha512"))?;
+        builder = builder.algorithm(algorithm);
+    }
+    if let Some(v) = &s.encoding {
+        let encoding = Encoding::from_name(v.get_ref())
+            .ok_or_else(|| src.at(v, "encoding must be hex or base64"))?;
+        builder = builder.encoding(encoding);
+    }
+    if let Some(v) = &s.prefix {
+        builder = builder.prefix(v.get_ref());
+    }
+    if let Some(v) = &s.signed_payload {
+        builder = builder.signed_payload(v.get_ref());
+    }
+    if let Some(v) = &s.timestamp_header {
+        builder = builder.timestamp_header(v.get_ref());
+    }
+    if let Some(v) = &s.id_header {
+        builder = builder.id_header(v.get_ref());
+    }
+    match s.format.as_ref().map(|v| (v, v.get_ref().as_str())) {
+        None | Some((_, "plain")) => {}
+        Some((_, "kv")) => {
+            builder = builder.key_value(
+                s.timestamp_key.as_ref().map_or("t", |v| v.get_ref()),
+                s.signature_key.as_ref().map_or("v1", |v| v.get_ref()),
+            );
         }
-    } else {
-        SignatureFormat::Plain {
-            prefix: s.prefix.as_ref().map(|v| v.get_ref().clone()),
-        }
-    };
-    let signed_payload = match &s.signed_payload {
-        None => SignedPayload::body(),
-        Some(v) => SignedPayload::parse(v.get_ref()).map_err(|e| src.at(v, e.to_string()))?,
-    };
-    let timestamp = match (&s.timestamp_header, kv) {
-        (Some(v), _) => TimestampSource::Header(vec![header(v)?]),
-        (None, true) => TimestampSource::SignatureHeader,
-        (None, false) => TimestampSource::None,
-    };
-    let id_headers = match &s.id_header {
-        Some(v) => vec![header(v)?],
-        None => Vec::new(),
-    };
-    let scheme = Scheme {
-        signature_headers: vec![header(&s.header)?],
-        algorithm,
-        encoding,
-        format,
-        signed_payload,
-        timestamp,
-        id_headers,
-        key_encoding: KeyEncoding::Raw,
-    };
-    scheme.validate().map_err(|e| src.at(raw, e.to_string()))?;
-    Ok(scheme)
+        Some((v, _)) => return Err(src.at(v, "format must be \"plain\" or \"kv\"")),
+    }
+    builder.build().map_err(|error| {
+        let span = match &error {
+            SchemeError::HeaderName {
+                field: "timestamp_header",
+                ..
+            } => s.timestamp_header.as_ref().map(Spanned::span),
+            SchemeError::HeaderName {
+                field: "id_header", ..
+            } => s.id_header.as_ref().map(Spanned::span),
+            SchemeError::HeaderName { .. } => Some(s.header.span()),
+            SchemeError::Template(_) => s.signed_payload.as_ref().map(Spanned::span),
+            _ => None,
+        };
+        src.error(span.unwrap_or_else(|| raw.span()), error.to_string())
+    })
 }
 
 fn resolve_secret(src: &Source<'_>, value: &Spanned<String>) -> Result<Secret, ConfigError> {

@@ -233,9 +233,21 @@ pub struct Scheme {
     pub key_encoding: KeyEncoding,
 }
 
-/// A scheme whose parts contradict each other.
+/// A scheme whose parts are invalid or contradict each other.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SchemeError {
+    /// A header name that HTTP does not allow.
+    #[error("`{name}` is not a valid header name ({field})")]
+    HeaderName {
+        /// The builder field (`header`, `timestamp_header`, `id_header`).
+        field: &'static str,
+        /// The name given.
+        name: String,
+    },
+    /// The `signed_payload` template is invalid.
+    #[error("signed_payload: {0}")]
+    Template(#[from] TemplateError),
     /// No signature header.
     #[error("a scheme needs a signature header")]
     NoHeader,
@@ -248,6 +260,40 @@ pub enum SchemeError {
 }
 
 impl Scheme {
+    /// Starts a custom HMAC scheme whose signature is in `header`.
+    ///
+    /// Defaults: HMAC-SHA256, hex, no prefix, signed content `{body}`, no timestamp.
+    ///
+    /// ```
+    /// use hookgate::core::scheme::{Algorithm, Encoding, Scheme};
+    ///
+    /// // Signature `X-Signature: sha256=<hex>` over `{timestamp}.{body}`, timestamp in `X-Timestamp`.
+    /// let scheme = Scheme::builder("X-Signature")
+    ///     .algorithm(Algorithm::Sha256)
+    ///     .encoding(Encoding::Hex)
+    ///     .prefix("sha256=")
+    ///     .signed_payload("{timestamp}.{body}")
+    ///     .timestamp_header("X-Timestamp")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(scheme.signs_timestamp());
+    ///
+    /// // A template that signs a timestamp needs to know where the timestamp is.
+    /// assert!(Scheme::builder("X-Signature").signed_payload("{timestamp}.{body}").build().is_err());
+    /// ```
+    pub fn builder(header: impl Into<String>) -> SchemeBuilder {
+        SchemeBuilder {
+            header: header.into(),
+            algorithm: Algorithm::Sha256,
+            encoding: Encoding::Hex,
+            prefix: None,
+            signed_payload: None,
+            timestamp_header: None,
+            key_value: None,
+            id_header: None,
+        }
+    }
+
     /// Checks that the parts of the scheme agree with each other.
     pub fn validate(&self) -> Result<(), SchemeError> {
         if self.signature_headers.is_empty() {
@@ -274,9 +320,144 @@ impl Scheme {
     }
 }
 
+/// Builds a custom [`Scheme`]; see [`Scheme::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SchemeBuilder {
+    header: String,
+    algorithm: Algorithm,
+    encoding: Encoding,
+    prefix: Option<String>,
+    signed_payload: Option<String>,
+    timestamp_header: Option<String>,
+    key_value: Option<(String, String)>,
+    id_header: Option<String>,
+}
+
+impl SchemeBuilder {
+    /// The HMAC hash (default SHA-256).
+    pub fn algorithm(mut self, algorithm: Algorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// How signatures are encoded (default hex).
+    pub fn encoding(mut self, encoding: Encoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// Text before the encoded signature, such as `sha256=`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// The signed content template: `{body}`, `{timestamp}`, `{id}` and literal text
+    /// (default `{body}`).
+    pub fn signed_payload(mut self, template: impl Into<String>) -> Self {
+        self.signed_payload = Some(template.into());
+        self
+    }
+
+    /// The header carrying the signed timestamp (unix seconds).
+    pub fn timestamp_header(mut self, header: impl Into<String>) -> Self {
+        self.timestamp_header = Some(header.into());
+        self
+    }
+
+    /// The signature header is `timestamp_key=…,signature_key=…` pairs (`t=…,v1=…`); the
+    /// timestamp comes from it unless a timestamp header is set.
+    pub fn key_value(
+        mut self,
+        timestamp_key: impl Into<String>,
+        signature_key: impl Into<String>,
+    ) -> Self {
+        self.key_value = Some((timestamp_key.into(), signature_key.into()));
+        self
+    }
+
+    /// The header carrying the message id signed as `{id}`.
+    pub fn id_header(mut self, header: impl Into<String>) -> Self {
+        self.id_header = Some(header.into());
+        self
+    }
+
+    /// Checks and builds the scheme.
+    pub fn build(self) -> Result<Scheme, SchemeError> {
+        fn header(field: &'static str, name: &str) -> Result<HeaderName, SchemeError> {
+            HeaderName::try_from(name.trim()).map_err(|_| SchemeError::HeaderName {
+                field,
+                name: name.to_owned(),
+            })
+        }
+        let signed_payload = match &self.signed_payload {
+            Some(template) => SignedPayload::parse(template)?,
+            None => SignedPayload::body(),
+        };
+        let timestamp = match (&self.timestamp_header, &self.key_value) {
+            (Some(name), _) => TimestampSource::Header(vec![header("timestamp_header", name)?]),
+            (None, Some(_)) if signed_payload.uses_timestamp() => TimestampSource::SignatureHeader,
+            (None, _) => TimestampSource::None,
+        };
+        let format = match self.key_value {
+            Some((timestamp_key, signature_key)) => SignatureFormat::KeyValue {
+                timestamp_key,
+                signature_key,
+            },
+            None => SignatureFormat::Plain {
+                prefix: self.prefix,
+            },
+        };
+        let scheme = Scheme {
+            signature_headers: vec![header("header", &self.header)?],
+            algorithm: self.algorithm,
+            encoding: self.encoding,
+            format,
+            signed_payload,
+            timestamp,
+            id_headers: match &self.id_header {
+                Some(name) => vec![header("id_header", name)?],
+                None => Vec::new(),
+            },
+            key_encoding: KeyEncoding::Raw,
+        };
+        scheme.validate()?;
+        Ok(scheme)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builder_rejects_contradictions_and_bad_names() {
+        assert!(matches!(
+            Scheme::builder("bad header").build(),
+            Err(SchemeError::HeaderName {
+                field: "header",
+                ..
+            })
+        ));
+        assert_eq!(
+            Scheme::builder("x-sig").timestamp_header("x-ts").build(),
+            Err(SchemeError::TimestampMismatch),
+            "a timestamp that is not signed proves nothing"
+        );
+        assert_eq!(
+            Scheme::builder("x-sig")
+                .signed_payload("{id}.{body}")
+                .build(),
+            Err(SchemeError::IdWithoutHeader)
+        );
+        let kv = Scheme::builder("x-sig")
+            .key_value("t", "v1")
+            .signed_payload("{timestamp}.{body}")
+            .build()
+            .unwrap();
+        assert_eq!(kv.timestamp, TimestampSource::SignatureHeader);
+    }
 
     #[test]
     fn templates_round_trip_and_reject_nonsense() {

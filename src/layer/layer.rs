@@ -1,3 +1,4 @@
+use super::service::Routing;
 use super::WebhookService;
 use crate::route::Route;
 use crate::store::{MemoryStore, SeenStore};
@@ -11,25 +12,82 @@ const DEFAULT_STORE_CAPACITY: u64 = 100_000;
 /// docs](crate::layer).
 #[derive(Clone)]
 pub struct WebhookLayer {
-    route: Route,
+    routing: Routing,
     store: Arc<dyn SeenStore>,
 }
 
 impl std::fmt::Debug for WebhookLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookLayer")
-            .field("route", &self.route)
+            .field("routing", &self.routing)
             .finish_non_exhaustive()
     }
 }
 
 impl WebhookLayer {
-    /// A layer for `route`, remembering event ids in its own memory store.
+    /// A layer verifying every request against `route`, remembering event ids in its own
+    /// memory store (100,000 ids). Put it on the route's handler, e.g. with axum's
+    /// `route_layer`.
+    ///
+    /// ```
+    /// use hookgate::core::Provider;
+    /// use hookgate::{Route, WebhookLayer};
+    ///
+    /// let route = Route::builder().provider(Provider::Stripe).secret("whsec_...").build().unwrap();
+    /// let layer = WebhookLayer::new(route);
+    /// ```
     pub fn new(route: Route) -> Self {
         WebhookLayer {
-            route,
+            routing: Routing::Single(route),
             store: Arc::new(MemoryStore::new(DEFAULT_STORE_CAPACITY)),
         }
+    }
+
+    /// A layer for several routes, chosen by exact request path; any other path is answered
+    /// 404 `unknown_route`. Put it on a router that serves only webhooks.
+    ///
+    /// ```
+    /// use hookgate::core::Provider;
+    /// use hookgate::{Route, WebhookLayer};
+    ///
+    /// let stripe = Route::builder().provider(Provider::Stripe).secret("whsec_...").build().unwrap();
+    /// let github = Route::builder().provider(Provider::Github).secret("gh").build().unwrap();
+    /// let layer = WebhookLayer::with_paths([("/webhooks/stripe", stripe), ("/webhooks/github", github)]);
+    /// ```
+    pub fn with_paths<P: Into<String>>(routes: impl IntoIterator<Item = (P, Route)>) -> Self {
+        let routes = routes
+            .into_iter()
+            .map(|(path, route)| (path.into(), route))
+            .collect();
+        WebhookLayer {
+            routing: Routing::ByPath(Arc::new(routes)),
+            store: Arc::new(MemoryStore::new(DEFAULT_STORE_CAPACITY)),
+        }
+    }
+
+    /// A layer for every route of a TOML [`Config`](crate::config::Config), by path, with a
+    /// memory store of the configured capacity.
+    ///
+    /// ```
+    /// let config = hookgate::config::Config::from_toml(r#"
+    /// [[route]]
+    /// name = "github"
+    /// path = "/webhooks/github"
+    /// upstream = "http://127.0.0.1:3000/github"
+    /// provider = "github"
+    /// secrets = ["gh-secret"]
+    /// "#).unwrap();
+    /// let layer = hookgate::WebhookLayer::from_config(&config);
+    /// ```
+    #[cfg(feature = "config")]
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let layer = Self::with_paths(
+            config
+                .routes
+                .iter()
+                .map(|rc| (rc.path.clone(), rc.route.clone())),
+        );
+        layer.with_store(Arc::new(MemoryStore::new(config.store.capacity)))
     }
 
     /// Uses `store` for claims and delivered ids (share one store between routes and
@@ -44,6 +102,6 @@ impl<S> Layer<S> for WebhookLayer {
     type Service = WebhookService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        WebhookService::new(inner, self.route.clone(), self.store.clone())
+        WebhookService::new(inner, self.routing.clone(), self.store.clone())
     }
 }

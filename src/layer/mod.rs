@@ -24,7 +24,7 @@
 //! use tower::{service_fn, ServiceBuilder, ServiceExt};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! let route = Route::builder("github").provider(Provider::Github).secret("mysecret").build().unwrap();
+//! let route = Route::builder().provider(Provider::Github).secret("mysecret").build().unwrap();
 //! let service = ServiceBuilder::new()
 //!     .layer(WebhookLayer::new(route))
 //!     .service(service_fn(|req: Request<Full<Bytes>>| async move {

@@ -2,12 +2,13 @@ use super::{ResponseFuture, DUPLICATE_HEADER};
 use crate::core::Rejection;
 use crate::route::{OnStoreError, Route};
 use crate::store::{Claim, ClaimToken, SeenStore};
-use crate::webhook::{ClientAddr, VerifiedWebhook};
+use crate::webhook::ClientAddr;
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::SystemTime;
@@ -22,30 +23,48 @@ pub type ResponseBody<B> = Either<B, Full<Bytes>>;
 #[derive(Clone)]
 pub struct WebhookService<S> {
     inner: S,
-    route: Route,
+    routing: Routing,
     store: Arc<dyn SeenStore>,
+}
+
+/// Which route a request is verified against.
+#[derive(Clone, Debug)]
+pub(crate) enum Routing {
+    /// Every request (the layer sits on one route, which the router already matched).
+    Single(Route),
+    /// By exact path; other paths are 404 `unknown_route`.
+    ByPath(Arc<HashMap<String, Route>>),
+}
+
+impl Routing {
+    fn route_for(&self, path: &str) -> Option<&Route> {
+        match self {
+            Routing::Single(route) => Some(route),
+            Routing::ByPath(routes) => routes.get(path),
+        }
+    }
 }
 
 impl<S> std::fmt::Debug for WebhookService<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookService")
-            .field("route", &self.route)
+            .field("routing", &self.routing)
             .finish_non_exhaustive()
     }
 }
 
 impl<S> WebhookService<S> {
-    pub(crate) fn new(inner: S, route: Route, store: Arc<dyn SeenStore>) -> Self {
+    pub(crate) fn new(inner: S, routing: Routing, store: Arc<dyn SeenStore>) -> Self {
         WebhookService {
             inner,
-            route,
+            routing,
             store,
         }
     }
 
-    /// The route this service verifies.
-    pub fn route(&self) -> &Route {
-        &self.route
+    /// The route for requests to `path`, if any.
+    pub fn route_for(&self, path: &str) -> Option<&Route> {
+        self.routing.route_for(path)
     }
 }
 
@@ -68,10 +87,19 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let Some(route) = self.routing.route_for(request.uri().path()).cloned() else {
+            tracing::info!(
+                path = request.uri().path(),
+                "no webhook route for this path"
+            );
+            let response = Rejection::UnknownRoute
+                .to_response::<Full<Bytes>>()
+                .map(Either::Right);
+            return ResponseFuture::new(std::future::ready(Ok(response)));
+        };
         // The readied service is the one to call; leave a fresh clone in its place.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        let route = self.route.clone();
         let store = self.store.clone();
         ResponseFuture::new(handle(inner, route, store, request))
     }
@@ -112,10 +140,7 @@ where
         Err(rejection) => return Ok(reject(&route, rejection)),
     };
 
-    let verified = match route
-        .verifier()
-        .verify(&parts.headers, &body, SystemTime::now())
-    {
+    let verified = match route.verify(&parts.headers, body, SystemTime::now()) {
         Ok(verified) => verified,
         Err(rejection) => return Ok(reject(&route, rejection)),
     };
@@ -145,17 +170,13 @@ where
     }
 
     // The inner service sees one coherent, fully buffered request.
+    let body = verified.body.clone();
+    let event_id = verified.event_id.clone();
     parts.headers.remove(TRANSFER_ENCODING);
     parts
         .headers
         .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    parts.extensions.insert(VerifiedWebhook {
-        route: route.name_arc().clone(),
-        event_id: verified.event_id.clone(),
-        timestamp: verified.timestamp,
-        provider: route.provider(),
-        body: body.clone(),
-    });
+    parts.extensions.insert(verified);
     let response = inner
         .call(Request::from_parts(parts, ReqBody::from(body)))
         .await;
@@ -170,7 +191,7 @@ where
     }
     tracing::info!(
         route = route.name(),
-        event_id = %verified.event_id,
+        event_id = %event_id,
         status = status.map(|s| s.as_u16()),
         "delivered"
     );

@@ -64,7 +64,8 @@ type RouteService = WebhookService<Forward>;
 /// Dispatches by exact path to each route's `WebhookLayer` + `Forward` stack.
 #[derive(Clone)]
 pub struct Sidecar {
-    routes: Arc<HashMap<String, RouteService>>,
+    /// Path -> (route name, its service).
+    routes: Arc<HashMap<String, (String, RouteService)>>,
     trusted_proxies: Arc<Vec<IpNet>>,
     metrics: Arc<Metrics>,
 }
@@ -83,7 +84,10 @@ impl Sidecar {
                     config.server.upstream_timeout,
                 );
                 let layer = WebhookLayer::new(rc.route.clone()).with_store(store.clone());
-                (rc.path.clone(), layer.layer(forward))
+                (
+                    rc.path.clone(),
+                    (rc.route.name().to_owned(), layer.layer(forward)),
+                )
             })
             .collect();
         Sidecar {
@@ -128,7 +132,7 @@ impl Sidecar {
         >,
         Infallible,
     > {
-        let Some(service) = self.routes.get(request.uri().path()) else {
+        let Some((name, service)) = self.routes.get(request.uri().path()) else {
             self.metrics.record("", StatusCode::NOT_FOUND);
             return Ok(Rejection::UnknownRoute
                 .to_response::<Full<Bytes>>()
@@ -141,8 +145,7 @@ impl Sidecar {
         std::future::poll_fn(|cx| Service::<Request<SidecarBody>>::poll_ready(&mut service, cx))
             .await?;
         let response = service.call(request).await?;
-        self.metrics
-            .record(service.route().name(), response.status());
+        self.metrics.record(name, response.status());
         Ok(response.map(Either::Left))
     }
 }
