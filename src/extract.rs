@@ -8,6 +8,12 @@ use http::{HeaderValue, StatusCode};
 
 /// The handler asked for a [`VerifiedWebhook`] but no [`WebhookLayer`](crate::WebhookLayer)
 /// verified the request: a wiring mistake, answered 500 so it cannot pass unnoticed.
+///
+/// ```
+/// use axum_core::response::IntoResponse;
+/// let response = hookgate::WebhookLayerMissing.into_response();
+/// assert_eq!(response.status(), 500);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("this handler expects a verified webhook, but no WebhookLayer is applied to its route")]
 pub struct WebhookLayerMissing;

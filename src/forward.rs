@@ -22,11 +22,34 @@ use tower_service::Service;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Header naming the route on forwarded requests.
+///
+/// ```
+/// assert_eq!(hookgate::forward::ROUTE_HEADER, "hookgate-route");
+/// ```
 pub const ROUTE_HEADER: HeaderName = HeaderName::from_static("hookgate-route");
 /// Header carrying the event id on forwarded requests.
+///
+/// ```
+/// assert_eq!(hookgate::forward::EVENT_ID_HEADER, "hookgate-event-id");
+/// ```
 pub const EVENT_ID_HEADER: HeaderName = HeaderName::from_static("hookgate-event-id");
 
 /// The pooled HTTP client shared by all routes' forwarders.
+///
+/// ```
+/// use hookgate::forward::{Forward, UpstreamClient};
+/// use hookgate::{core::Provider, Route, WebhookLayer};
+/// use std::time::Duration;
+/// use tower::Layer;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// // What the sidecar builds for each route: the layer in front of the forwarder.
+/// let client = UpstreamClient::new(Duration::from_secs(5));
+/// let forward = Forward::new(client, "http://127.0.0.1:3000/webhooks".parse().unwrap(), Duration::from_secs(30));
+/// let route = Route::builder().provider(Provider::Github).secret("s").build().unwrap();
+/// let service = WebhookLayer::new(route).layer(forward);
+/// # });
+/// ```
 #[derive(Clone, Debug)]
 pub struct UpstreamClient {
     client: Client<HttpConnector, Full<Bytes>>,
@@ -49,6 +72,21 @@ impl UpstreamClient {
 /// Forwards requests to one upstream URL (the incoming query is appended) and relays the
 /// response. An unreachable upstream is answered 502 `upstream_unavailable`, one that does not
 /// answer within the timeout 504 `upstream_timeout`.
+///
+/// ```
+/// use hookgate::forward::{Forward, UpstreamClient};
+/// use hookgate::{core::Provider, Route, WebhookLayer};
+/// use std::time::Duration;
+/// use tower::Layer;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// // What the sidecar builds for each route: the layer in front of the forwarder.
+/// let client = UpstreamClient::new(Duration::from_secs(5));
+/// let forward = Forward::new(client, "http://127.0.0.1:3000/webhooks".parse().unwrap(), Duration::from_secs(30));
+/// let route = Route::builder().provider(Provider::Github).secret("s").build().unwrap();
+/// let service = WebhookLayer::new(route).layer(forward);
+/// # });
+/// ```
 #[derive(Clone, Debug)]
 pub struct Forward {
     client: UpstreamClient,
@@ -57,6 +95,10 @@ pub struct Forward {
 }
 
 /// The body of a forwarded response: the upstream's, or hookgate's JSON on 502/504.
+///
+/// ```
+/// let body: hookgate::forward::ForwardBody = http_body_util::Either::Right(Default::default());
+/// ```
 pub type ForwardBody = Either<Incoming, Full<Bytes>>;
 
 impl Forward {

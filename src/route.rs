@@ -12,15 +12,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Default bound on a request body.
-pub const DEFAULT_MAX_BODY: u64 = 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BODY: u64 = 1024 * 1024;
 /// Default bound on receiving a request.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time delivered event ids are remembered: providers retry for up to three days.
-pub const DEFAULT_DEDUP_TTL: Duration = Duration::from_secs(72 * 3600);
+pub(crate) const DEFAULT_DEDUP_TTL: Duration = Duration::from_secs(72 * 3600);
 /// Default bound on one delivery's claim (upstream timeout 30 s plus a margin).
-pub const DEFAULT_CLAIM_TIMEOUT: Duration = Duration::from_secs(35);
+pub(crate) const DEFAULT_CLAIM_TIMEOUT: Duration = Duration::from_secs(35);
 
 /// What to do when the seen-event store cannot be reached.
+///
+/// ```
+/// use hookgate::{core::Provider, OnStoreError, Route};
+/// // Deliver without deduplication rather than answer 503 while the store is down.
+/// let route = Route::builder().provider(Provider::Github).secret("s").on_store_error(OnStoreError::Allow).build().unwrap();
+/// assert_eq!(route.on_store_error(), OnStoreError::Allow);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnStoreError {
     /// Answer 503 `store_unavailable`: the provider retries later (fail closed).
@@ -31,6 +38,13 @@ pub enum OnStoreError {
 }
 
 /// A rate limit: a steady rate and a burst.
+///
+/// ```
+/// use hookgate::{core::Provider, RateLimit, Route};
+/// let limit = RateLimit { per_second: 100, burst: 200 };
+/// let route = Route::builder().provider(Provider::Github).secret("s").rate_limit(limit).build().unwrap();
+/// assert_eq!(route.rate_limit(), Some(limit));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     /// Requests per second, sustained.
@@ -40,6 +54,12 @@ pub struct RateLimit {
 }
 
 /// A route that could not be built.
+///
+/// ```
+/// use hookgate::{Route, RouteError};
+/// let error = Route::builder().provider_name("stirpe").secret("s").build().unwrap_err();
+/// assert!(matches!(error, RouteError::UnknownProvider(ref name) if name == "stirpe"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RouteError {
@@ -238,6 +258,31 @@ impl Route {
 }
 
 /// Builds a [`Route`]; see [`Route::builder`].
+///
+/// Defaults: body up to 1 MiB, received within 10 s; delivered ids remembered for 72 h;
+/// a delivery's claim expires after 35 s; no rate limit; any client address; 503 when the
+/// store fails.
+///
+/// ```
+/// use hookgate::core::{EventIdSpec, Provider};
+/// use hookgate::{RateLimit, Route};
+/// use std::time::Duration;
+///
+/// let route = Route::builder()
+///     .name("payments")
+///     .provider(Provider::Stripe)
+///     .secret("whsec_new")
+///     .secret("whsec_old") // rotation: both are tried
+///     .tolerance(Duration::from_secs(120))
+///     .event_id(EventIdSpec::parse(["json:/data/object/id"]).unwrap())
+///     .dedup_ttl(Duration::from_secs(7 * 24 * 3600))
+///     .max_body(256 * 1024)
+///     .rate_limit(RateLimit { per_second: 50, burst: 100 })
+///     .build()
+///     .unwrap();
+/// assert_eq!(route.name(), "payments");
+/// assert_eq!(route.verifier().key_count(), 2);
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct RouteBuilder {

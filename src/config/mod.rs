@@ -37,6 +37,27 @@ use toml::Spanned;
 const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 
 /// A loaded, checked configuration.
+///
+/// ```
+/// let config = hookgate::config::Config::from_toml(r#"
+/// [server]
+/// listen = "127.0.0.1:8080"
+/// upstream_timeout = "10s"
+///
+/// [store]
+/// capacity = 5000
+///
+/// [[route]]
+/// name = "github"
+/// path = "/webhooks/github"
+/// upstream = "http://127.0.0.1:3000/github"
+/// provider = "github"
+/// secrets = ["gh-secret"]
+/// "#).unwrap();
+/// assert_eq!(config.server.listen.port(), 8080);
+/// assert_eq!(config.store.capacity, 5000);
+/// assert_eq!(config.routes[0].path, "/webhooks/github");
+/// ```
 #[derive(Debug)]
 pub struct Config {
     /// `[server]`.
@@ -48,6 +69,26 @@ pub struct Config {
 }
 
 /// `[server]`: listeners and global bounds.
+///
+/// ```
+/// let config = hookgate::config::Config::from_toml(r#"
+/// [server]
+/// listen = "127.0.0.1:8080"
+/// upstream_timeout = "10s"
+///
+/// [store]
+/// capacity = 5000
+///
+/// [[route]]
+/// name = "github"
+/// path = "/webhooks/github"
+/// upstream = "http://127.0.0.1:3000/github"
+/// provider = "github"
+/// secrets = ["gh-secret"]
+/// "#).unwrap();
+/// assert_eq!(config.server.upstream_timeout, std::time::Duration::from_secs(10));
+/// assert_eq!(config.server.max_body, 1024 * 1024, "the default");
+/// ```
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Where webhooks are received.
@@ -65,6 +106,25 @@ pub struct ServerConfig {
 }
 
 /// `[store]`: where event ids are remembered.
+///
+/// ```
+/// let config = hookgate::config::Config::from_toml(r#"
+/// [server]
+/// listen = "127.0.0.1:8080"
+/// upstream_timeout = "10s"
+///
+/// [store]
+/// capacity = 5000
+///
+/// [[route]]
+/// name = "github"
+/// path = "/webhooks/github"
+/// upstream = "http://127.0.0.1:3000/github"
+/// provider = "github"
+/// secrets = ["gh-secret"]
+/// "#).unwrap();
+/// assert_eq!(config.store.on_store_error, hookgate::OnStoreError::Reject);
+/// ```
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
     /// Maximum number of remembered ids (memory store).
@@ -74,6 +134,28 @@ pub struct StoreConfig {
 }
 
 /// One `[[route]]`.
+///
+/// ```
+/// let config = hookgate::config::Config::from_toml(r#"
+/// [server]
+/// listen = "127.0.0.1:8080"
+/// upstream_timeout = "10s"
+///
+/// [store]
+/// capacity = 5000
+///
+/// [[route]]
+/// name = "github"
+/// path = "/webhooks/github"
+/// upstream = "http://127.0.0.1:3000/github"
+/// provider = "github"
+/// secrets = ["gh-secret"]
+/// "#).unwrap();
+/// let github = &config.routes[0];
+/// assert_eq!(github.upstream, "http://127.0.0.1:3000/github");
+/// // Claims outlive the upstream timeout by a margin.
+/// assert_eq!(github.route.claim_timeout(), std::time::Duration::from_secs(15));
+/// ```
 #[derive(Debug, Clone)]
 pub struct RouteConfig {
     /// The verification route.
@@ -85,6 +167,12 @@ pub struct RouteConfig {
 }
 
 /// A configuration error at a position in the file.
+///
+/// ```
+/// let error = hookgate::config::Config::from_toml("[server]\nrequest_timeout = \"soon\"\n").unwrap_err();
+/// assert_eq!((error.line, error.column), (2, 19));
+/// assert_eq!(error.to_string(), "2:19: `soon` is not a duration (examples: 500ms, 30s, 5m, 72h)");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{line}:{column}: {message}")]
 pub struct ConfigError {
@@ -120,6 +208,11 @@ impl Source<'_> {
 
 impl Config {
     /// Reads and checks a configuration file; `file:` secrets are relative to its folder.
+    ///
+    /// ```no_run
+    /// let config = hookgate::config::Config::load("/etc/hookgate/hookgate.toml".as_ref())?;
+    /// # Ok::<(), hookgate::config::ConfigError>(())
+    /// ```
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             line: 0,
@@ -132,7 +225,12 @@ impl Config {
         })
     }
 
-    /// Checks a configuration given as text.
+    /// Checks a configuration given as text (`file:` secrets relative to the working
+    /// directory).
+    ///
+    /// ```
+    /// assert!(hookgate::config::Config::from_toml("").is_err(), "no route");
+    /// ```
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
         Self::parse(&Source {
             text,

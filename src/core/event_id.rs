@@ -13,6 +13,13 @@ use std::fmt;
 const MAX_ID_LEN: usize = 200;
 
 /// One place an event id is read from.
+///
+/// ```
+/// use hookgate::core::EventIdSource;
+/// let source: EventIdSource = "header:X-GitHub-Delivery".parse().unwrap();
+/// assert_eq!(source.to_string(), "header:x-github-delivery");
+/// assert!("id".parse::<EventIdSource>().is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventIdSource {
     /// A JSON pointer into the body (`json:/data/id`); strings and numbers are accepted.
@@ -25,6 +32,12 @@ pub enum EventIdSource {
 }
 
 /// A parsed JSON pointer (RFC 6901).
+///
+/// ```
+/// use hookgate::core::event_id::JsonPointer;
+/// assert!(JsonPointer::parse("/data/object/id").is_some());
+/// assert!(JsonPointer::parse("data.id").is_none(), "a pointer starts with /");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonPointer {
     text: String,
@@ -47,6 +60,11 @@ impl JsonPointer {
 }
 
 /// An `event_id` source string that cannot be parsed.
+///
+/// ```
+/// let error = "body:/id".parse::<hookgate::core::EventIdSource>().unwrap_err();
+/// assert!(error.to_string().contains("expected `json:/pointer` or `header:Name`"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid event id source `{0}`: expected `json:/pointer` or `header:Name`")]
 pub struct EventIdSourceError(pub String);

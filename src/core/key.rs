@@ -6,6 +6,12 @@ use hmac::{Hmac, KeyInit, Mac};
 use std::fmt;
 
 /// A webhook signing secret. Its `Debug` output never shows the value.
+///
+/// ```
+/// use hookgate::core::Secret;
+/// let secret = Secret::from("whsec_very_secret");
+/// assert_eq!(format!("{secret:?}"), "Secret(<redacted>)");
+/// ```
 #[derive(Clone)]
 pub struct Secret(Vec<u8>);
 
@@ -39,6 +45,13 @@ impl From<String> for Secret {
 }
 
 /// A secret that cannot become a key. The message never contains the secret.
+///
+/// ```
+/// use hookgate::core::{KeyError, Provider, Verifier, VerifierError};
+/// let p = Provider::StandardWebhooks;
+/// let error = Verifier::new(p.scheme(), ["whsec_not base64!".into()], None, p.default_event_id()).unwrap_err();
+/// assert_eq!(error, VerifierError::Key { index: 1, source: KeyError::NotBase64 });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     /// An empty secret would make every signature forgeable.

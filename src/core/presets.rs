@@ -12,6 +12,17 @@ use std::fmt;
 use std::time::Duration;
 
 /// A webhook sender whose signing scheme hookgate knows.
+///
+/// ```
+/// use hookgate::core::Provider;
+/// use std::time::Duration;
+///
+/// let stripe = Provider::Stripe;
+/// assert_eq!(stripe.name(), "stripe");
+/// assert_eq!(stripe.default_tolerance(), Some(Duration::from_secs(300)));
+/// assert_eq!(stripe.default_event_id().to_string(), "json:/id");
+/// assert_eq!(Provider::ALL.len(), 10);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Provider {
@@ -199,7 +210,7 @@ impl Provider {
     }
 
     /// A human description of the signature header, for `hookgate presets` and the docs.
-    pub fn header_summary(self) -> String {
+    pub(crate) fn header_summary(self) -> String {
         let scheme = self.scheme();
         let names = scheme
             .signature_headers
@@ -221,7 +232,7 @@ impl Provider {
     }
 
     /// A human description of the timestamp source.
-    pub fn timestamp_summary(self) -> String {
+    pub(crate) fn timestamp_summary(self) -> String {
         let scheme = self.scheme();
         let tolerance = self
             .default_tolerance()
@@ -242,7 +253,7 @@ impl Provider {
     }
 
     /// A human description of the default event id.
-    pub fn event_id_summary(self) -> String {
+    pub(crate) fn event_id_summary(self) -> String {
         match self {
             Provider::StandardWebhooks => "header:webhook-id (or svix-id)".into(),
             Provider::Svix => "header:svix-id (or webhook-id)".into(),
@@ -281,7 +292,7 @@ fn display_header(name: &str) -> String {
 }
 
 /// Describes signed content in the notation of the docs: `` `{timestamp}.{body}` ``.
-pub fn signed_content_summary(scheme: &Scheme) -> String {
+pub(crate) fn signed_content_summary(scheme: &Scheme) -> String {
     let mut out = String::from("`");
     for part in scheme.signed_payload.parts() {
         match part {
@@ -294,6 +305,34 @@ pub fn signed_content_summary(scheme: &Scheme) -> String {
     out.push('`');
     if scheme.key_encoding == KeyEncoding::StandardWebhooks {
         out.push_str(", key = base64 of `whsec_…`");
+    }
+    out
+}
+
+/// The presets table in Markdown, as `hookgate presets` prints it and the README shows it.
+///
+/// ```
+/// let table = hookgate::core::presets::table();
+/// assert!(table.contains("| `stripe` | `Stripe-Signature: t=…,v1=… (several v1)` |"));
+/// ```
+pub fn table() -> String {
+    let mut out = String::from(
+        "| preset | signature header | signed content | encoding | timestamp | default event id |\n|---|---|---|---|---|---|\n",
+    );
+    for p in Provider::ALL {
+        let scheme = p.scheme();
+        let encoding = match scheme.encoding {
+            Encoding::Hex => "hex",
+            Encoding::Base64 => "base64",
+        };
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {encoding} | {} | `{}` |\n",
+            p.name(),
+            p.header_summary(),
+            signed_content_summary(&scheme),
+            p.timestamp_summary(),
+            p.event_id_summary(),
+        ));
     }
     out
 }

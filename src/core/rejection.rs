@@ -15,6 +15,12 @@ use std::time::Duration;
 /// let rejection = Rejection::InvalidSignature;
 /// assert_eq!(rejection.status(), http::StatusCode::UNAUTHORIZED);
 /// assert_eq!(rejection.code(), "invalid_signature");
+///
+/// let busy = Rejection::InFlight { retry_after: std::time::Duration::from_millis(2500) };
+/// assert_eq!(busy.retry_after_secs(), Some(3));
+/// let response: http::Response<bytes::Bytes> = busy.to_response();
+/// assert_eq!(response.status(), 409);
+/// assert_eq!(response.headers()["retry-after"], "3");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

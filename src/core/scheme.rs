@@ -7,6 +7,12 @@ use http::HeaderName;
 use std::fmt;
 
 /// The hash function of the HMAC.
+///
+/// ```
+/// use hookgate::core::scheme::Algorithm;
+/// assert_eq!(Algorithm::from_name("sha512"), Some(Algorithm::Sha512));
+/// assert_eq!(Algorithm::from_name("md5"), None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
     /// HMAC-SHA1 (legacy providers only).
@@ -39,6 +45,11 @@ impl Algorithm {
 }
 
 /// How the MAC bytes are written in the header.
+///
+/// ```
+/// use hookgate::core::scheme::Encoding;
+/// assert_eq!(Encoding::from_name("base64"), Some(Encoding::Base64));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
     /// Hexadecimal, decoded case-insensitively.
@@ -59,6 +70,12 @@ impl Encoding {
 }
 
 /// How signatures are laid out in the signature header.
+///
+/// ```
+/// use hookgate::core::{scheme::SignatureFormat, Provider};
+/// assert!(matches!(Provider::Stripe.scheme().format, SignatureFormat::KeyValue { .. }));
+/// assert!(matches!(Provider::Svix.scheme().format, SignatureFormat::VersionedList { .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignatureFormat {
     /// The header value is one signature, after an optional literal prefix (`sha256=`, `v0=`).
@@ -82,6 +99,12 @@ pub enum SignatureFormat {
 }
 
 /// One piece of the signed content.
+///
+/// ```
+/// use hookgate::core::scheme::{PayloadPart, SignedPayload};
+/// let parts = SignedPayload::parse("v0:{timestamp}:{body}").unwrap().parts().to_vec();
+/// assert_eq!(parts[0], PayloadPart::Literal("v0:".into()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PayloadPart {
     /// Literal text, such as `.` or `v0:`.
@@ -95,12 +118,24 @@ pub enum PayloadPart {
 }
 
 /// The content the HMAC is computed over, such as `{timestamp}.{body}`.
+///
+/// ```
+/// use hookgate::core::scheme::SignedPayload;
+/// let payload = SignedPayload::parse("{id}.{timestamp}.{body}").unwrap();
+/// assert!(payload.uses_id() && payload.uses_timestamp());
+/// assert_eq!(payload.to_string(), "{id}.{timestamp}.{body}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedPayload {
     parts: Vec<PayloadPart>,
 }
 
 /// A `signed_payload` template that cannot be used.
+///
+/// ```
+/// use hookgate::core::scheme::{SignedPayload, TemplateError};
+/// assert_eq!(SignedPayload::parse("{nonce}.{body}"), Err(TemplateError::UnknownPlaceholder("nonce".into())));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     /// A `{…}` placeholder other than `{body}`, `{timestamp}` or `{id}`.
@@ -193,6 +228,12 @@ impl fmt::Display for SignedPayload {
 }
 
 /// Where the signed timestamp comes from.
+///
+/// ```
+/// use hookgate::core::{scheme::TimestampSource, Provider};
+/// assert!(matches!(Provider::Slack.scheme().timestamp, TimestampSource::Header(_)));
+/// assert_eq!(Provider::Github.scheme().timestamp, TimestampSource::None);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimestampSource {
     /// The scheme signs no timestamp.
@@ -204,6 +245,13 @@ pub enum TimestampSource {
 }
 
 /// How a configured secret becomes the HMAC key.
+///
+/// ```
+/// use hookgate::core::{scheme::KeyEncoding, Provider};
+/// // Stripe's `whsec_…` is the key byte for byte; Standard Webhooks decodes it.
+/// assert_eq!(Provider::Stripe.scheme().key_encoding, KeyEncoding::Raw);
+/// assert_eq!(Provider::StandardWebhooks.scheme().key_encoding, KeyEncoding::StandardWebhooks);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyEncoding {
     /// The secret's bytes are the key, as they are (a Stripe `whsec_…` string included).
@@ -212,7 +260,18 @@ pub enum KeyEncoding {
     StandardWebhooks,
 }
 
-/// A complete signature scheme.
+/// A complete signature scheme: plain data, interpreted by the verifier and the signer.
+///
+/// Get one from a preset ([`Provider::scheme`](crate::core::Provider::scheme)) or build a
+/// custom one with [`Scheme::builder`].
+///
+/// ```
+/// use hookgate::core::{scheme::Encoding, Provider};
+/// let shopify = hookgate::core::Provider::Shopify.scheme();
+/// assert_eq!(shopify.signature_headers[0], "x-shopify-hmac-sha256");
+/// assert_eq!(shopify.encoding, Encoding::Base64);
+/// assert!(!shopify.signs_timestamp());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scheme {
     /// Signature headers, in order of preference: the first one present is read.
@@ -234,6 +293,12 @@ pub struct Scheme {
 }
 
 /// A scheme whose parts are invalid or contradict each other.
+///
+/// ```
+/// use hookgate::core::scheme::{Scheme, SchemeError};
+/// let error = Scheme::builder("X-Sig").signed_payload("{id}.{body}").build().unwrap_err();
+/// assert_eq!(error, SchemeError::IdWithoutHeader);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SchemeError {
@@ -321,6 +386,17 @@ impl Scheme {
 }
 
 /// Builds a custom [`Scheme`]; see [`Scheme::builder`].
+///
+/// ```
+/// use hookgate::core::scheme::Scheme;
+/// // A Stripe-like header of another name: `X-Acme-Signature: ts=…,sig=…`.
+/// let scheme = Scheme::builder("X-Acme-Signature")
+///     .key_value("ts", "sig")
+///     .signed_payload("{timestamp}.{body}")
+///     .build()
+///     .unwrap();
+/// assert!(scheme.signs_timestamp());
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SchemeBuilder {

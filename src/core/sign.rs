@@ -6,6 +6,14 @@ use base64::Engine as _;
 use http::{HeaderName, HeaderValue};
 
 /// What to sign besides the body.
+///
+/// ```
+/// use hookgate::core::{sign, Provider, SignInput};
+/// let input = SignInput { timestamp: 1_700_000_000, id: "msg_1" };
+/// let headers = sign(&Provider::Svix.scheme(), &"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(), b"{}", &input).unwrap();
+/// let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+/// assert_eq!(names, ["svix-signature", "svix-timestamp", "svix-id"]);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct SignInput<'a> {
     /// Unix seconds, for schemes that sign a timestamp.

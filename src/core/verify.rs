@@ -13,6 +13,22 @@ use subtle::ConstantTimeEq;
 const MAX_CANDIDATES: usize = 16;
 
 /// What a successful verification proves about a request.
+///
+/// ```
+/// use hookgate::core::{sign, Provider, SignInput, Verifier};
+/// use std::time::{Duration, UNIX_EPOCH};
+///
+/// let p = Provider::Stripe;
+/// let verifier = Verifier::new(p.scheme(), ["whsec_x".into()], p.default_tolerance(), p.default_event_id()).unwrap();
+/// let body = br#"{"id":"evt_1"}"#;
+/// let mut headers = http::HeaderMap::new();
+/// for (name, value) in sign(&p.scheme(), &"whsec_x".into(), body, &SignInput { timestamp: 1_700_000_000, id: "" }).unwrap() {
+///     headers.insert(name, value);
+/// }
+/// let verified = verifier.verify(&headers, body, UNIX_EPOCH + Duration::from_secs(1_700_000_060)).unwrap();
+/// assert_eq!(verified.event_id, "evt_1");
+/// assert_eq!(verified.timestamp, Some(1_700_000_000));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     /// The event id: from the route's event id sources, or a digest of the verified signature
@@ -68,6 +84,13 @@ impl std::fmt::Debug for Verifier {
 }
 
 /// Why a verifier could not be built.
+///
+/// ```
+/// use hookgate::core::{Provider, Verifier, VerifierError};
+/// let p = Provider::Github;
+/// let error = Verifier::new(p.scheme(), [], None, p.default_event_id()).unwrap_err();
+/// assert_eq!(error, VerifierError::NoSecret);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifierError {
     /// Fail closed: a route must have at least one secret.

@@ -10,6 +10,18 @@ const DEFAULT_STORE_CAPACITY: u64 = 100_000;
 
 /// Applies webhook verification and deduplication to a service. See the [module
 /// docs](crate::layer).
+///
+/// ```
+/// use hookgate::{core::Provider, Route, WebhookLayer};
+/// use tower::ServiceBuilder;
+///
+/// let route = Route::builder().provider(Provider::Slack).secret("8f742231b10e8888abcd99yyyzzz85a5").build().unwrap();
+/// let service = ServiceBuilder::new()
+///     .layer(WebhookLayer::new(route))
+///     .service(tower::service_fn(|_req: http::Request<http_body_util::Full<bytes::Bytes>>| async {
+///         Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::<bytes::Bytes>::default()))
+///     }));
+/// ```
 #[derive(Clone)]
 pub struct WebhookLayer {
     routing: Routing,
@@ -92,6 +104,17 @@ impl WebhookLayer {
 
     /// Uses `store` for claims and delivered ids (share one store between routes and
     /// replicas).
+    ///
+    /// ```
+    /// use hookgate::{core::Provider, store::MemoryStore, Route, WebhookLayer};
+    /// use std::sync::Arc;
+    ///
+    /// let store = Arc::new(MemoryStore::new(1_000_000));
+    /// let stripe = Route::builder().provider(Provider::Stripe).secret("whsec_x").build().unwrap();
+    /// let github = Route::builder().provider(Provider::Github).secret("gh").build().unwrap();
+    /// let stripe_layer = WebhookLayer::new(stripe).with_store(store.clone());
+    /// let github_layer = WebhookLayer::new(github).with_store(store);
+    /// ```
     pub fn with_store(mut self, store: Arc<dyn SeenStore>) -> Self {
         self.store = store;
         self

@@ -59,5 +59,9 @@ pub use future::ResponseFuture;
 pub use layer::WebhookLayer;
 pub use service::{ResponseBody, WebhookService};
 
-/// Response header set on duplicate answers.
+/// Response header set on duplicate answers (`Hookgate-Duplicate: true`).
+///
+/// ```
+/// assert_eq!(hookgate::layer::DUPLICATE_HEADER, "hookgate-duplicate");
+/// ```
 pub const DUPLICATE_HEADER: &str = "hookgate-duplicate";

@@ -17,9 +17,25 @@ use tower_service::Service;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The response body of [`WebhookService`]: the inner service's body, or hookgate's own JSON.
+///
+/// ```
+/// use http_body_util::{Either, Full};
+/// let body: hookgate::layer::ResponseBody<String> = Either::Right(Full::new(bytes::Bytes::from_static(b"{}")));
+/// ```
 pub type ResponseBody<B> = Either<B, Full<Bytes>>;
 
 /// The middleware service made by [`WebhookLayer`](super::WebhookLayer).
+///
+/// ```
+/// use hookgate::{core::Provider, Route, WebhookLayer};
+/// use tower::Layer;
+///
+/// let route = Route::builder().provider(Provider::Github).secret("s").build().unwrap();
+/// let service = WebhookLayer::new(route).layer(tower::service_fn(|_: http::Request<String>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+/// }));
+/// assert_eq!(service.route_for("/any").unwrap().name(), "github");
+/// ```
 #[derive(Clone)]
 pub struct WebhookService<S> {
     inner: S,

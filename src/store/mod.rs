@@ -14,13 +14,37 @@ use std::pin::Pin;
 use std::time::Duration;
 
 /// A boxed future returned by [`SeenStore`] methods.
+///
+/// ```
+/// use hookgate::store::{StoreError, StoreFuture};
+/// fn answer(ok: bool) -> StoreFuture<'static, ()> {
+///     Box::pin(async move { if ok { Ok(()) } else { Err(StoreError::from(Box::<dyn std::error::Error + Send + Sync>::from("down"))) } })
+/// }
+/// ```
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// Proof of a claim, needed to commit or release it.
+///
+/// ```
+/// use hookgate::store::{Claim, MemoryStore};
+/// use std::time::Duration;
+/// let store = MemoryStore::new(10);
+/// let Claim::New(token) = store.claim_now("r:evt", Duration::from_secs(30)) else { unreachable!() };
+/// store.release_now("r:evt", token);
+/// assert!(matches!(store.claim_now("r:evt", Duration::from_secs(30)), Claim::New(_)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClaimToken(pub(crate) u64);
 
 /// The answer to a claim.
+///
+/// ```
+/// use hookgate::store::{Claim, MemoryStore};
+/// use std::time::Duration;
+/// let store = MemoryStore::new(10);
+/// assert!(matches!(store.claim_now("r:1", Duration::from_secs(30)), Claim::New(_)));
+/// assert!(matches!(store.claim_now("r:1", Duration::from_secs(30)), Claim::InFlight { .. }));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
     /// First time this event is seen: deliver it, then commit or release the token.
@@ -36,6 +60,11 @@ pub enum Claim {
 
 /// The store could not answer; whether that lets the event through is the route's
 /// `on_store_error` choice.
+///
+/// ```
+/// let error = hookgate::store::StoreError::from(Box::<dyn std::error::Error + Send + Sync>::from("connection refused"));
+/// assert_eq!(error.to_string(), "seen-event store unavailable: connection refused");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("seen-event store unavailable: {0}")]
 pub struct StoreError(#[from] pub Box<dyn std::error::Error + Send + Sync>);
@@ -44,6 +73,31 @@ pub struct StoreError(#[from] pub Box<dyn std::error::Error + Send + Sync>);
 ///
 /// Keys are opaque strings (hookgate uses `<route>:<event id>`). Implementations must make
 /// `claim` atomic: of two concurrent claims of one key, exactly one gets [`Claim::New`].
+///
+/// A store that always fails, to see `on_store_error` at work:
+///
+/// ```
+/// use hookgate::store::{Claim, ClaimToken, SeenStore, StoreError, StoreFuture};
+/// use std::time::Duration;
+///
+/// struct Down;
+///
+/// fn down<T: Send + 'static>() -> StoreFuture<'static, T> {
+///     Box::pin(async { Err(StoreError::from(Box::<dyn std::error::Error + Send + Sync>::from("down"))) })
+/// }
+///
+/// impl SeenStore for Down {
+///     fn claim<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, Claim> { down() }
+///     fn commit<'a>(&'a self, _: &'a str, _: ClaimToken, _: Duration) -> StoreFuture<'a, ()> { down() }
+///     fn release<'a>(&'a self, _: &'a str, _: ClaimToken) -> StoreFuture<'a, ()> { down() }
+///     fn ping(&self) -> StoreFuture<'_, ()> { down() }
+/// }
+///
+/// let layer = hookgate::WebhookLayer::new(
+///     hookgate::Route::builder().provider(hookgate::core::Provider::Github).secret("s").build().unwrap(),
+/// )
+/// .with_store(std::sync::Arc::new(Down));
+/// ```
 pub trait SeenStore: Send + Sync + 'static {
     /// Claims `key` for a delivery that will take at most `in_flight_ttl`.
     fn claim<'a>(&'a self, key: &'a str, in_flight_ttl: Duration) -> StoreFuture<'a, Claim>;

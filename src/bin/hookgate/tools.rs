@@ -2,8 +2,6 @@
 
 use bytes::Bytes;
 use clap::Args;
-use hookgate::core::presets::signed_content_summary;
-use hookgate::core::scheme::Encoding;
 use hookgate::core::{sign as sign_body, EventIdSource, Provider, SignInput, Verifier};
 use http::{HeaderMap, HeaderName, HeaderValue, Request};
 use http_body_util::{BodyExt, Full};
@@ -298,23 +296,5 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
 
 /// The presets table, in Markdown: the same text as the README's.
 pub fn presets_table() -> String {
-    let mut out = String::from(
-        "| preset | signature header | signed content | encoding | timestamp | default event id |\n|---|---|---|---|---|---|\n",
-    );
-    for p in Provider::ALL {
-        let scheme = p.scheme();
-        let encoding = match scheme.encoding {
-            Encoding::Hex => "hex",
-            Encoding::Base64 => "base64",
-        };
-        out.push_str(&format!(
-            "| `{}` | `{}` | {} | {encoding} | {} | `{}` |\n",
-            p.name(),
-            p.header_summary(),
-            signed_content_summary(&scheme),
-            p.timestamp_summary(),
-            p.event_id_summary(),
-        ));
-    }
-    out
+    hookgate::core::presets::table()
 }
