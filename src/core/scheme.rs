@@ -1,7 +1,4 @@
-//! Signature schemes as data: where the signature is, what is signed, how it is encoded.
-//!
-//! Every preset of [`Provider`](super::Provider) and every custom `[route.scheme]` is a value of
-//! [`Scheme`]; the verifier and the signer interpret it, so adding a provider is adding data.
+#![doc = include_str!("../docs/custom_schemes.md")]
 
 use http::HeaderName;
 use std::fmt;

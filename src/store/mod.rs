@@ -1,9 +1,4 @@
-//! The seen-event store: remembers which events were delivered, and which are being delivered.
-//!
-//! A delivery *claims* its event id before it is forwarded. The claim is *committed* (kept for
-//! `dedup_ttl`) only once the upstream answered 2xx, and *released* otherwise, so the provider's
-//! retry is delivered. A claim that is neither (a crashed delivery) expires on its own after a
-//! bounded time, so no event is blocked forever.
+#![doc = include_str!("../docs/deduplication.md")]
 
 mod memory;
 
