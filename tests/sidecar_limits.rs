@@ -133,3 +133,54 @@ async fn content_length_with_transfer_encoding_is_never_smuggled() {
         "the smuggled GET was answered: {answer}"
     );
 }
+
+#[tokio::test]
+async fn connections_beyond_max_connections_wait_for_a_free_slot() {
+    let upstream = Upstream::start().await;
+    let gate = Hookgate::start(&config(
+        "github",
+        SECRET,
+        &upstream.url("/gh"),
+        "",
+        "max_connections = 1\nrequest_timeout = \"1500ms\"",
+    ));
+    // A client that connects and says nothing holds the only slot until its head times out.
+    let idle = tokio::net::TcpStream::connect(gate.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let answer = send(signed(
+        Provider::Github,
+        SECRET,
+        &gate.url("/webhooks/github"),
+        &b"{}"[..],
+        "slot-1",
+    ))
+    .await;
+    let waited = started.elapsed();
+    assert_eq!(answer.status, 200);
+    assert!(
+        waited >= Duration::from_millis(1000),
+        "served before the slot was free: {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    drop(idle);
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_after_request_timeout() {
+    let upstream = Upstream::start().await;
+    let gate = gate(&upstream, "");
+    let mut idle = tokio::net::TcpStream::connect(gate.addr).await.unwrap();
+    let started = Instant::now();
+    let read = read_all(&mut idle, Duration::from_secs(5)).await;
+    assert!(read.is_empty(), "{read}");
+    let closed_after = started.elapsed();
+    assert!(
+        closed_after >= Duration::from_millis(900),
+        "closed too early: {closed_after:?}"
+    );
+    assert!(
+        closed_after < Duration::from_secs(3),
+        "the server kept an idle connection: {closed_after:?}"
+    );
+}

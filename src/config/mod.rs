@@ -101,6 +101,9 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Bound on the upstream's answer.
     pub upstream_timeout: Duration,
+    /// Connections served at once; more wait to be accepted. With `max_body`, this bounds
+    /// the memory clients can make the sidecar hold.
+    pub max_connections: usize,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
 }
@@ -270,12 +273,20 @@ impl Config {
         let upstream_timeout =
             opt_duration(src, &server.upstream_timeout)?.unwrap_or(Duration::from_secs(30));
         let trusted_proxies = nets(src, server.trusted_proxies.as_ref())?;
+        let max_connections = match &server.max_connections {
+            Some(v) if *v.get_ref() == 0 => {
+                return Err(src.at(v, "max_connections must be at least 1"))
+            }
+            Some(v) => *v.get_ref(),
+            None => 4096,
+        };
         let server = ServerConfig {
             listen,
             admin_listen,
             max_body,
             request_timeout,
             upstream_timeout,
+            max_connections,
             trusted_proxies,
         };
 

@@ -20,6 +20,7 @@ pub(super) struct RawServer {
     pub request_timeout: Option<Spanned<String>>,
     pub upstream_timeout: Option<Spanned<String>>,
     pub trusted_proxies: Option<Spanned<Vec<Spanned<String>>>>,
+    pub max_connections: Option<Spanned<usize>>,
     pub tls: Option<Spanned<toml::Value>>,
 }
 

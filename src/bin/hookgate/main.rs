@@ -146,7 +146,15 @@ fn run(path: &std::path::Path) -> ExitCode {
         tracing::info!(listen = %local, "listening");
         let sidecar = server::Sidecar::new(&config, store, metrics);
         let drain = config.server.request_timeout + config.server.upstream_timeout;
-        server::serve(listener, sidecar, config.server.request_timeout, drain, shutdown_signal()).await;
+        server::serve(
+            listener,
+            sidecar,
+            config.server.request_timeout,
+            config.server.max_connections,
+            drain,
+            shutdown_signal(),
+        )
+        .await;
         tracing::info!("stopped");
         ExitCode::SUCCESS
     })

@@ -150,15 +150,40 @@ impl Sidecar {
     }
 }
 
+/// Waits until the first bytes tell HTTP/1 from HTTP/2, for at most `deadline`.
+///
+/// hyper-util's auto builder reads this preface without a timeout, and hyper's own header
+/// timeout only starts after it: without this bound a client that connects and sends nothing
+/// would hold its connection (and a `max_connections` slot) forever.
+async fn protocol_known_within(stream: &tokio::net::TcpStream, deadline: Duration) -> bool {
+    const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let decided = async {
+        let mut buf = [0u8; 24];
+        loop {
+            match stream.peek(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) if n == H2_PREFACE.len() || buf[..n] != H2_PREFACE[..n] => return true,
+                // A partial HTTP/2 preface: peek returns at once, so wait for more bytes.
+                Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        }
+    };
+    tokio::time::timeout(deadline, decided)
+        .await
+        .unwrap_or(false)
+}
+
 /// Serves webhooks on `listener` until `shutdown` resolves, then drains open requests for at
 /// most `drain`.
 pub async fn serve(
     listener: TcpListener,
     sidecar: Sidecar,
     request_timeout: Duration,
+    max_connections: usize,
     drain: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(max_connections));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -173,6 +198,11 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
+        // At the connection bound, stop accepting: the kernel backlog holds new clients.
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -191,14 +221,20 @@ pub async fn serve(
             let sidecar = sidecar.clone();
             async move { sidecar.handle(peer, request).await }
         });
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            if !protocol_known_within(&stream, request_timeout).await {
+                tracing::debug!(%peer, "no request head in time: closing");
+                return;
+            }
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
+            if let Err(error) = watcher.watch(connection).await {
                 tracing::debug!(%peer, error = %error, "connection ended with an error");
             }
+            drop(permit);
         });
     }
     tracing::info!("shutting down: draining in-flight requests");
