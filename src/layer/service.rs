@@ -205,7 +205,7 @@ where
             _ => claim.release().await,
         }
     }
-    tracing::info!(
+    tracing::debug!(
         route = route.name(),
         event_id = %event_id,
         status = status.map(|s| s.as_u16()),
@@ -239,7 +239,7 @@ where
 }
 
 fn duplicate<B>(route: &Route, event_id: &str) -> Response<ResponseBody<B>> {
-    tracing::info!(route = route.name(), event_id, "duplicate");
+    tracing::debug!(route = route.name(), event_id, "duplicate");
     let body =
         serde_json::to_vec(&serde_json::json!({"status": "duplicate", "event_id": event_id}))
             .expect("a map of strings always serializes");
