@@ -7,6 +7,7 @@
 use http::{HeaderMap, HeaderName};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use sha2::{Digest, Sha256};
+use std::cell::Cell;
 use std::fmt;
 
 /// Ids longer than this are stored as their SHA-256 digest, so a store entry stays small.
@@ -191,89 +192,112 @@ pub(crate) fn signature_digest_id(signature: &[u8]) -> String {
 }
 
 /// Reads the scalar at `tokens` in a JSON document without building it.
+///
+/// The parse stops as soon as the value is found: the body is already authenticated, and an
+/// id near the top of a large event is then read in time proportional to its position, not
+/// to the body's size.
 fn json_pointer(body: &[u8], tokens: &[String]) -> Option<String> {
+    let found = Cell::new(None);
     let mut de = serde_json::Deserializer::from_slice(body);
-    let found = Pointer { tokens }.deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    found.filter(|s| !s.is_empty())
+    // An error is either the early stop after a find, or a body that is not JSON up to there.
+    let _ = Pointer {
+        tokens,
+        found: &found,
+    }
+    .deserialize(&mut de);
+    found.take().filter(|s: &String| !s.is_empty())
 }
 
+/// Walks to `tokens`; at the end of the path, a string or number is stored in `found` and the
+/// parse is stopped with an error.
 struct Pointer<'p> {
     tokens: &'p [String],
+    found: &'p Cell<Option<String>>,
+}
+
+impl Pointer<'_> {
+    fn stop<E: de::Error>(&self, value: String) -> Result<(), E> {
+        if self.tokens.is_empty() {
+            self.found.set(Some(value));
+            return Err(E::custom("found"));
+        }
+        Ok(())
+    }
+
+    fn child(&self) -> Pointer<'_> {
+        Pointer {
+            tokens: &self.tokens[1..],
+            found: self.found,
+        }
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Pointer<'_> {
-    type Value = Option<String>;
+    type Value = ();
 
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for Pointer<'_> {
-    type Value = Option<String>;
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(self.tokens.is_empty().then(|| v.to_owned()))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.stop(v.to_owned())
     }
 
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(self.tokens.is_empty().then(|| v.to_string()))
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.stop(v.to_string())
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(self.tokens.is_empty().then(|| v.to_string()))
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.stop(v.to_string())
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(self.tokens.is_empty().then(|| v.to_string()))
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.stop(v.to_string())
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
-        let wanted = self.tokens.first();
-        while let Some(matches) = map.next_key_seed(KeyEquals(wanted.map(String::as_str)))? {
-            if matches && found.is_none() {
-                found = map.next_value_seed(Pointer {
-                    tokens: &self.tokens[1..],
-                })?;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let wanted = self.tokens.first().map(String::as_str);
+        while let Some(matches) = map.next_key_seed(KeyEquals(wanted))? {
+            if matches {
+                // Returns early (with the stop error) when the value is found below.
+                map.next_value_seed(self.child())?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        Ok(found)
+        Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let index = self.tokens.first().and_then(|t| t.parse::<usize>().ok());
-        let mut found = None;
         let mut i = 0usize;
         loop {
-            if Some(i) == index {
-                match seq.next_element_seed(Pointer {
-                    tokens: &self.tokens[1..],
-                })? {
-                    Some(value) => found = value,
-                    None => break,
-                }
-            } else if seq.next_element::<IgnoredAny>()?.is_none() {
-                break;
+            let more = if Some(i) == index {
+                seq.next_element_seed(self.child())?.is_some()
+            } else {
+                seq.next_element::<IgnoredAny>()?.is_some()
+            };
+            if !more {
+                return Ok(());
             }
             i += 1;
         }
-        Ok(found)
     }
 }
 
@@ -350,12 +374,27 @@ mod tests {
     }
 
     #[test]
-    fn non_json_or_truncated_bodies_have_no_id() {
+    fn non_json_bodies_have_no_id_and_the_scan_stops_at_the_id() {
         let h = HeaderMap::new();
         assert_eq!(spec("json:/id").extract(&h, b"token=abc&id=1", None), None);
-        assert_eq!(spec("json:/id").extract(&h, br#"{"id":"x""#, None), None);
+        assert_eq!(spec("json:/id").extract(&h, br#"{"other":1,"#, None), None);
+        // The body is authenticated: what follows the id is not read at all.
         assert_eq!(
-            spec("json:/id").extract(&h, br#"{"id":"x"} trailing"#, None),
+            spec("json:/id")
+                .extract(&h, br#"{"id":"x", not json at all"#, None)
+                .as_deref(),
+            Some("x")
+        );
+        // A duplicate key: the first one wins.
+        assert_eq!(
+            spec("json:/id")
+                .extract(&h, br#"{"id":"first","id":"second"}"#, None)
+                .as_deref(),
+            Some("first")
+        );
+        // An object at the path is not an id, and the scan goes on past it.
+        assert_eq!(
+            spec("json:/id").extract(&h, br#"{"id":{"x":1},"y":2}"#, None),
             None
         );
     }
