@@ -165,10 +165,18 @@ where
     }
 
     let mut claim = None;
-    if let Some(_ttl) = route.dedup_ttl() {
+    if let Some(ttl) = route.dedup_ttl() {
         let key = format!("{}:{}", route.name(), verified.event_id);
         match store.claim(&key, route.claim_timeout()).await {
-            Ok(Claim::New(token)) => claim = Some(ClaimGuard::new(store.clone(), key, token)),
+            Ok(Claim::New(token)) => {
+                claim = Some(ClaimGuard {
+                    store: store.clone(),
+                    key,
+                    token,
+                    ttl,
+                    settled: false,
+                })
+            }
             Ok(Claim::Delivered) => return Ok(duplicate(&route, &verified.event_id)),
             Ok(Claim::InFlight { retry_after }) => {
                 return Ok(reject(&route, Rejection::InFlight { retry_after }));
@@ -200,10 +208,7 @@ where
     let status = response.as_ref().map(Response::status).ok();
     let delivered = status.is_some_and(|s| s.is_success());
     if let Some(claim) = claim {
-        match (delivered, route.dedup_ttl()) {
-            (true, Some(ttl)) => claim.commit(ttl).await,
-            _ => claim.release().await,
-        }
+        claim.settle(delivered).await;
     }
     tracing::debug!(
         route = route.name(),
@@ -252,37 +257,28 @@ fn duplicate<B>(route: &Route, event_id: &str) -> Response<ResponseBody<B>> {
 }
 
 /// A claim that is released if the delivery is abandoned (the client hung up, the future was
-/// dropped) before it was committed or released.
+/// dropped) before it was settled.
 struct ClaimGuard {
     store: Arc<dyn SeenStore>,
     key: String,
     token: ClaimToken,
+    ttl: std::time::Duration,
     settled: bool,
 }
 
 impl ClaimGuard {
-    fn new(store: Arc<dyn SeenStore>, key: String, token: ClaimToken) -> Self {
-        ClaimGuard {
-            store,
-            key,
-            token,
-            settled: false,
-        }
-    }
-
-    async fn commit(mut self, ttl: std::time::Duration) {
+    /// Commits the id for the route's `dedup_ttl` after a delivery, releases it otherwise.
+    async fn settle(mut self, delivered: bool) {
         self.settled = true;
-        if let Err(error) = self.store.commit(&self.key, self.token, ttl).await {
-            // The event was delivered; a failed commit only means a later copy may be
-            // delivered again once the claim expires.
-            tracing::warn!(%error, "could not commit a delivered event id");
-        }
-    }
-
-    async fn release(mut self) {
-        self.settled = true;
-        if let Err(error) = self.store.release(&self.key, self.token).await {
-            tracing::warn!(%error, "could not release a claim; it expires on its own");
+        let result = if delivered {
+            self.store.commit(&self.key, self.token, self.ttl).await
+        } else {
+            self.store.release(&self.key, self.token).await
+        };
+        if let Err(error) = result {
+            // A failed commit means a later copy may be delivered again once the claim
+            // expires; a failed release, that the retry waits for that expiry.
+            tracing::warn!(%error, delivered, "could not settle a claim; it expires on its own");
         }
     }
 }
