@@ -252,14 +252,15 @@ provider = "stripe"
 secrets = ["$SECRET"]
 EOF
 
-# start_hookgate [TOKIO_WORKER_THREADS]: a fresh process, so its store starts empty.
+# start_hookgate [WORKERS]: a fresh process, so its store starts empty. WORKERS sets
+# [server] workers (default: one per core).
 start_hookgate() {
+    local config="$TMP/hookgate.toml"
     if [[ -n ${1:-} ]]; then
-        TOKIO_WORKER_THREADS=$1 RUST_LOG=warn "$HG" run --config "$TMP/hookgate.toml" \
-            2>>"$TMP/hookgate.log" &
-    else
-        RUST_LOG=warn "$HG" run --config "$TMP/hookgate.toml" 2>>"$TMP/hookgate.log" &
+        config="$TMP/hookgate-$1.toml"
+        sed "s/^\[server\]$/[server]\nworkers = $1/" "$TMP/hookgate.toml" >"$config"
     fi
+    RUST_LOG=warn "$HG" run --config "$config" 2>>"$TMP/hookgate.log" &
     HG_PID=$!
     ready "http://127.0.0.1:$ADMIN_PORT/healthz" || {
         cat "$TMP/hookgate.log" >&2
@@ -313,7 +314,7 @@ for threads in default 1; do
         events=$EVENTS_1K
         ((size == 65536)) && events=$EVENTS_64K
         fits $((STEP + 10)) "hookgate $threads $size" || continue
-        say "-- hookgate stripe ($threads worker threads), $size-byte bodies"
+        say "-- hookgate stripe ($threads workers), $size-byte bodies"
         if [[ $threads == default ]]; then start_hookgate; else start_hookgate "$threads"; fi
         measure "hookgate${threads}_$size" "$VIA_HG" "$size" "$events" --connections "$CONNS"
         stop HG_PID
@@ -376,13 +377,13 @@ rows=(
     "direct_1024|direct to the upstream|1 KiB"
     "nginx1_1024|nginx proxy_pass, 1 worker|1 KiB"
     "nginx2_1024|nginx proxy_pass, 2 workers|1 KiB"
-    "hookgatedefault_1024|hookgate stripe, $CORES threads|1 KiB"
-    "hookgate1_1024|hookgate stripe, 1 thread|1 KiB"
+    "hookgatedefault_1024|hookgate stripe, $CORES workers|1 KiB"
+    "hookgate1_1024|hookgate stripe, 1 worker|1 KiB"
     "direct_65536|direct to the upstream|64 KiB"
     "nginx1_65536|nginx proxy_pass, 1 worker|64 KiB"
     "nginx2_65536|nginx proxy_pass, 2 workers|64 KiB"
-    "hookgatedefault_65536|hookgate stripe, $CORES threads|64 KiB"
-    "hookgate1_65536|hookgate stripe, 1 thread|64 KiB"
+    "hookgatedefault_65536|hookgate stripe, $CORES workers|64 KiB"
+    "hookgate1_65536|hookgate stripe, 1 worker|64 KiB"
 )
 
 echo
@@ -406,23 +407,23 @@ echo
 printf '%-40s %7s %7s   %s\n' "rps ratio" "1 KiB" "64 KiB" "target"
 r1=$(ratio "$(rps hookgatedefault_1024)" "$(rps nginx1_1024)")
 r64=$(ratio "$(rps hookgatedefault_65536)" "$(rps nginx1_65536)")
-printf '%-40s %7s %7s   %s\n' "hookgate ($CORES thr) / nginx (1 worker)" "$r1" "$r64" ""
+printf '%-40s %7s %7s   %s\n' "hookgate ($CORES wrk) / nginx (1 worker)" "$r1" "$r64" ""
 r1=$(ratio "$(rps hookgatedefault_1024)" "$(rps nginx2_1024)")
 r64=$(ratio "$(rps hookgatedefault_65536)" "$(rps nginx2_65536)")
-printf '%-40s %7s %7s   %s\n' "hookgate ($CORES thr) / nginx (2 workers)" "$r1" "$r64" \
+printf '%-40s %7s %7s   %s\n' "hookgate ($CORES wrk) / nginx (2 workers)" "$r1" "$r64" \
     ">= 1.2 / >= 1.0: $(verdict "$r1" '>=' 1.2 '') / $(verdict "$r64" '>=' 1.0 '')"
 r1=$(ratio "$(rps hookgate1_1024)" "$(rps nginx1_1024)")
 r64=$(ratio "$(rps hookgate1_65536)" "$(rps nginx1_65536)")
-printf '%-40s %7s %7s   %s\n' "hookgate (1 thr) / nginx (1 worker)" "$r1" "$r64" \
+printf '%-40s %7s %7s   %s\n' "hookgate (1 wrk) / nginx (1 worker)" "$r1" "$r64" \
     ">= 1.2 / >= 1.0: $(verdict "$r1" '>=' 1.2 '') / $(verdict "$r64" '>=' 1.0 '')"
-printf '%-40s %7s %7s\n' "hookgate ($CORES thr) / direct" \
+printf '%-40s %7s %7s\n' "hookgate ($CORES wrk) / direct" \
     "$(ratio "$(rps hookgatedefault_1024)" "$(rps direct_1024)")" \
     "$(ratio "$(rps hookgatedefault_65536)" "$(rps direct_65536)")"
 printf '%-40s %7s %7s\n' "nginx (2 workers) / direct" \
     "$(ratio "$(rps nginx2_1024)" "$(rps direct_1024)")" \
     "$(ratio "$(rps nginx2_65536)" "$(rps direct_65536)")"
-say "(hookgate runs a tokio multi-thread runtime with one worker per core, $CORES here: its"
-say " same-worker peer is nginx with $CORES workers; the 1-thread run, TOKIO_WORKER_THREADS=1,"
+say "(hookgate runs one event loop per worker, one worker per core by default, $CORES here:"
+say " its same-worker peer is nginx with $CORES workers; the 1-worker run ([server] workers = 1)"
 say " is the peer of nginx with 1 worker. Per-request logging is off in both: nginx"
 say " access_log off, hookgate RUST_LOG=warn.)"
 

@@ -142,7 +142,7 @@ async fn connections_beyond_max_connections_wait_for_a_free_slot() {
         SECRET,
         &upstream.url("/gh"),
         "",
-        "max_connections = 1\nrequest_timeout = \"1500ms\"",
+        "max_connections = 1\nworkers = 1\nrequest_timeout = \"1500ms\"",
     ));
     // A client that connects and says nothing holds the only slot until its head times out.
     let idle = tokio::net::TcpStream::connect(gate.addr).await.unwrap();

@@ -104,6 +104,9 @@ pub struct ServerConfig {
     /// Connections served at once; more wait to be accepted. With `max_body`, this bounds
     /// the memory clients can make the sidecar hold.
     pub max_connections: usize,
+    /// Worker threads, each with its own event loop and upstream pool (default: one per
+    /// core).
+    pub workers: usize,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
 }
@@ -273,6 +276,11 @@ impl Config {
         let upstream_timeout =
             opt_duration(src, &server.upstream_timeout)?.unwrap_or(Duration::from_secs(30));
         let trusted_proxies = nets(src, server.trusted_proxies.as_ref())?;
+        let workers = match &server.workers {
+            Some(v) if *v.get_ref() == 0 => return Err(src.at(v, "workers must be at least 1")),
+            Some(v) => *v.get_ref(),
+            None => std::thread::available_parallelism().map_or(1, usize::from),
+        };
         let max_connections = match &server.max_connections {
             Some(v) if *v.get_ref() == 0 => {
                 return Err(src.at(v, "max_connections must be at least 1"))
@@ -287,6 +295,7 @@ impl Config {
             request_timeout,
             upstream_timeout,
             max_connections,
+            workers,
             trusted_proxies,
         };
 

@@ -21,6 +21,7 @@ pub(super) struct RawServer {
     pub upstream_timeout: Option<Spanned<String>>,
     pub trusted_proxies: Option<Spanned<Vec<Spanned<String>>>>,
     pub max_connections: Option<Spanned<usize>>,
+    pub workers: Option<Spanned<usize>>,
     pub tls: Option<Spanned<toml::Value>>,
 }
 

@@ -106,58 +106,125 @@ fn run(path: &std::path::Path) -> ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    match serve_sidecar(config) {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A listening socket with `SO_REUSEPORT`, so each worker has its own and the kernel spreads
+/// new connections across them (one shared socket hands most connections to whichever worker
+/// wakes first).
+fn reuseport_listener(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    socket.set_reuseport(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    let listener = socket.listen(1024)?;
+    listener.into_std()
+}
+
+/// Runs `workers` independent event loops (one thread, one listening socket and one upstream
+/// pool each; the store and the metrics are shared), like nginx's worker processes: a request
+/// never changes thread. The main thread serves the admin endpoints and waits for a signal.
+fn serve_sidecar(config: Config) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    // tokio binds sockets within a runtime; the workers re-register them in their own.
+    let entered = runtime.enter();
+    // The first socket fixes the port (`listen` may ask for port 0); the others share it.
+    let first = reuseport_listener(config.server.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
+    let local = first.local_addr().map_err(|e| e.to_string())?;
+    let mut listeners = vec![first];
+    for _ in 1..config.server.workers {
+        listeners
+            .push(reuseport_listener(local).map_err(|e| format!("cannot listen on {local}: {e}"))?);
+    }
+    let admin = match config.server.admin_listen {
+        Some(addr) => Some(
+            std::net::TcpListener::bind(addr)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .map_err(|e| format!("cannot listen on {addr}: {e}"))?,
+        ),
+        None => None,
     };
-    runtime.block_on(async move {
-        let memory = Arc::new(MemoryStore::new(config.store.capacity));
-        let store: Arc<dyn SeenStore> = memory.clone();
-        let metrics = Arc::new(metrics::Metrics::new(config.routes.iter().map(|r| r.route.name())));
-        let listener = match tokio::net::TcpListener::bind(config.server.listen).await {
-            Ok(listener) => listener,
-            Err(error) => {
-                tracing::error!(listen = %config.server.listen, %error, "cannot listen");
-                return ExitCode::FAILURE;
+    let memory = Arc::new(MemoryStore::new(config.store.capacity));
+    let store: Arc<dyn SeenStore> = memory.clone();
+    let metrics = Arc::new(metrics::Metrics::new(
+        config.routes.iter().map(|r| r.route.name()),
+    ));
+    let permits = Arc::new(tokio::sync::Semaphore::new(config.server.max_connections));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let drain = config.server.request_timeout + config.server.upstream_timeout;
+
+    let mut workers = Vec::with_capacity(config.server.workers);
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let sidecar = server::Sidecar::new(&config, store.clone(), metrics.clone());
+        let permits = permits.clone();
+        let mut stopped = stopped.clone();
+        let request_timeout = config.server.request_timeout;
+        let worker = std::thread::Builder::new()
+            .name(format!("hookgate-worker-{i}"))
+            .spawn(move || -> Result<(), String> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("cannot start a worker: {e}"))?;
+                runtime.block_on(async move {
+                    let listener =
+                        tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+                    let shutdown = async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    };
+                    server::serve(listener, sidecar, request_timeout, permits, drain, shutdown)
+                        .await;
+                    Ok(())
+                })
+            })
+            .map_err(|e| format!("cannot start a worker thread: {e}"))?;
+        workers.push(worker);
+    }
+
+    drop(entered);
+    runtime.block_on(async {
+        if let Some(admin) = admin {
+            let admin = tokio::net::TcpListener::from_std(admin).map_err(|e| e.to_string())?;
+            if let Ok(addr) = admin.local_addr() {
+                tracing::info!(admin = %addr, "admin listening");
             }
-        };
-        if let Some(admin) = config.server.admin_listen {
-            match tokio::net::TcpListener::bind(admin).await {
-                Ok(listener) => {
-                    tracing::info!(admin = %listener.local_addr().map_or(admin, |a| a), "admin listening");
-                    tokio::spawn(server::serve_admin(listener, store.clone(), Some(memory.clone()), metrics.clone()));
-                }
-                Err(error) => {
-                    tracing::error!(%admin, %error, "cannot listen");
-                    return ExitCode::FAILURE;
-                }
-            }
+            tokio::spawn(server::serve_admin(admin, store, Some(memory), metrics));
         }
-        let local = listener.local_addr().map_or(config.server.listen, |a| a);
         for rc in &config.routes {
             tracing::info!(route = rc.route.name(), path = %rc.path, upstream = %rc.upstream, "route");
         }
+        tracing::info!(workers = config.server.workers, "started");
         tracing::info!(listen = %local, "listening");
-        let sidecar = server::Sidecar::new(&config, store, metrics);
-        let drain = config.server.request_timeout + config.server.upstream_timeout;
-        server::serve(
-            listener,
-            sidecar,
-            config.server.request_timeout,
-            config.server.max_connections,
-            drain,
-            shutdown_signal(),
-        )
-        .await;
-        tracing::info!("stopped");
-        ExitCode::SUCCESS
-    })
+        shutdown_signal().await;
+        tracing::info!("shutting down: draining in-flight requests");
+        let _ = stop.send(true);
+        Ok::<(), String>(())
+    })?;
+    for worker in workers {
+        worker
+            .join()
+            .map_err(|_| "a worker panicked".to_owned())??;
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -174,16 +174,16 @@ async fn protocol_known_within(stream: &tokio::net::TcpStream, deadline: Duratio
 }
 
 /// Serves webhooks on `listener` until `shutdown` resolves, then drains open requests for at
-/// most `drain`.
+/// most `drain`. Connections take a permit from `permits` (shared by all workers) for their
+/// lifetime.
 pub async fn serve(
     listener: TcpListener,
     sidecar: Sidecar,
     request_timeout: Duration,
-    max_connections: usize,
+    permits: Arc<tokio::sync::Semaphore>,
     drain: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(max_connections));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -198,11 +198,6 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        // At the connection bound, stop accepting: the kernel backlog holds new clients.
-        let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-            () = &mut shutdown => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -213,6 +208,12 @@ pub async fn serve(
                     continue;
                 }
             },
+            () = &mut shutdown => break,
+        };
+        // At the connection bound, this worker stops accepting until a connection ends
+        // (permits are shared by all workers; the kernel backlog holds new clients).
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
@@ -237,7 +238,6 @@ pub async fn serve(
             drop(permit);
         });
     }
-    tracing::info!("shutting down: draining in-flight requests");
     drop(listener);
     if tokio::time::timeout(drain, graceful.shutdown())
         .await
