@@ -4,47 +4,37 @@ use super::{Claim, ClaimToken, SeenStore, StoreFuture};
 use moka::ops::compute::{CompResult, Op};
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
-use moka::Expiry;
+use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// What the store knows of one event id, and until when.
+///
+/// The deadline lives in the value and is checked on each claim, instead of a per-entry
+/// timer in the cache: an expired entry reads as absent and is overwritten, and LRU eviction
+/// bounds the size either way. This saves the timer wheel's memory on every remembered id.
 #[derive(Debug, Clone, Copy)]
 enum Seen {
-    InFlight { token: u64, expires_at: Instant },
-    Delivered { ttl: Duration },
+    InFlight { token: u64, until: Instant },
+    Delivered { until: Instant },
 }
 
-struct SeenExpiry;
-
 impl Seen {
-    fn time_to_live(&self, now: Instant) -> Duration {
-        match *self {
-            Seen::InFlight { expires_at, .. } => expires_at.saturating_duration_since(now),
-            Seen::Delivered { ttl } => ttl,
+    fn until(self) -> Instant {
+        match self {
+            Seen::InFlight { until, .. } | Seen::Delivered { until } => until,
         }
     }
 }
 
-impl Expiry<Arc<str>, Seen> for SeenExpiry {
-    fn expire_after_create(
-        &self,
-        _: &Arc<str>,
-        value: &Seen,
-        created_at: Instant,
-    ) -> Option<Duration> {
-        Some(value.time_to_live(created_at))
-    }
+/// Keys are held as a 128-bit SHA-256 digest rather than as strings: 16 bytes whatever the id's
+/// length, no allocation per claim, and a collision is as likely as guessing a 128-bit key
+/// (only verified requests make keys, so an attacker cannot aim at one either).
+type KeyDigest = u128;
 
-    fn expire_after_update(
-        &self,
-        _: &Arc<str>,
-        value: &Seen,
-        updated_at: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(value.time_to_live(updated_at))
-    }
+fn digest(key: &str) -> KeyDigest {
+    let hash = Sha256::digest(key.as_bytes());
+    u128::from_le_bytes(hash[..16].try_into().expect("SHA-256 is 32 bytes"))
 }
 
 /// An in-process [`SeenStore`] holding at most `capacity` event ids.
@@ -67,7 +57,7 @@ impl Expiry<Arc<str>, Seen> for SeenExpiry {
 /// # });
 /// ```
 pub struct MemoryStore {
-    cache: Cache<Arc<str>, Seen>,
+    cache: Cache<KeyDigest, Seen>,
     next_token: AtomicU64,
 }
 
@@ -86,7 +76,6 @@ impl MemoryStore {
             cache: Cache::builder()
                 .max_capacity(capacity)
                 .eviction_policy(EvictionPolicy::lru())
-                .expire_after(SeenExpiry)
                 .build(),
             next_token: AtomicU64::new(1),
         }
@@ -96,27 +85,29 @@ impl MemoryStore {
     pub fn claim_now(&self, key: &str, in_flight_ttl: Duration) -> Claim {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
+        let claimed = Seen::InFlight {
+            token,
+            until: now + in_flight_ttl,
+        };
         let result = self
             .cache
-            .entry(Arc::from(key))
+            .entry(digest(key))
             .and_compute_with(|existing| match existing {
-                None => Op::Put(Seen::InFlight {
-                    token,
-                    expires_at: now + in_flight_ttl,
-                }),
-                Some(_) => Op::Nop,
+                Some(entry) if entry.value().until() > now => Op::Nop,
+                // Absent, or expired: the claim is new.
+                _ => Op::Put(claimed),
             });
         match result {
-            CompResult::Inserted(_) => Claim::New(ClaimToken(token)),
+            CompResult::Inserted(_) | CompResult::ReplacedWith(_) => Claim::New(ClaimToken(token)),
             CompResult::Unchanged(entry) => match *entry.value() {
                 Seen::Delivered { .. } => Claim::Delivered,
-                Seen::InFlight { expires_at, .. } => Claim::InFlight {
-                    retry_after: expires_at.saturating_duration_since(now),
+                Seen::InFlight { until, .. } => Claim::InFlight {
+                    retry_after: until.saturating_duration_since(now),
                 },
             },
-            // and_compute_with only inserts or leaves the entry as it is here.
-            CompResult::StillNone(_) | CompResult::ReplacedWith(_) | CompResult::Removed(_) => {
-                unreachable!("claim either inserts or leaves the entry unchanged")
+            // The closure above only puts or leaves the entry as it is.
+            CompResult::StillNone(_) | CompResult::Removed(_) => {
+                unreachable!("claim either puts or leaves the entry unchanged")
             }
         }
     }
@@ -124,18 +115,24 @@ impl MemoryStore {
     /// Commits synchronously. An upstream 2xx means the event was delivered, so the id is
     /// remembered even if this claim had expired meanwhile.
     pub fn commit_now(&self, key: &str, ttl: Duration) {
-        self.cache.insert(Arc::from(key), Seen::Delivered { ttl });
+        let until = Instant::now() + ttl;
+        self.cache.insert(digest(key), Seen::Delivered { until });
     }
 
     /// Releases synchronously, only if `token` still holds the claim.
     pub fn release_now(&self, key: &str, token: ClaimToken) {
-        self.cache.entry(Arc::from(key)).and_compute_with(|existing| match existing {
-            Some(entry) if matches!(*entry.value(), Seen::InFlight { token: t, .. } if t == token.0) => Op::Remove,
-            _ => Op::Nop,
-        });
+        self.cache
+            .entry(digest(key))
+            .and_compute_with(|existing| match existing {
+                Some(entry) if matches!(*entry.value(), Seen::InFlight { token: t, .. } if t == token.0) => {
+                    Op::Remove
+                }
+                _ => Op::Nop,
+            });
     }
 
-    /// Number of remembered ids (approximate while writes are pending).
+    /// Number of entries held, claims included (approximate while writes are pending). An
+    /// expired entry counts until it is evicted or claimed again.
     pub fn len(&self) -> u64 {
         self.cache.run_pending_tasks();
         self.cache.entry_count()
@@ -176,6 +173,7 @@ impl SeenStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     const LONG: Duration = Duration::from_secs(60);
 
