@@ -214,27 +214,28 @@ impl Verifier {
             None
         };
 
-        let matched =
-            self.keys
-                .iter()
-                .find_map(|key| {
-                    let mut mac = key.clone();
-                    for part in scheme.signed_payload.parts() {
-                        match part {
-                            PayloadPart::Literal(text) => mac.update(text.as_bytes()),
-                            PayloadPart::Body => mac.update(body),
-                            PayloadPart::Timestamp => {
-                                mac.update(timestamp_text.unwrap_or_default().as_bytes())
-                            }
-                            PayloadPart::Id => mac.update(signed_id.unwrap_or_default().as_bytes()),
+        let matched = self
+            .keys
+            .iter()
+            .find_map(|key| {
+                let mut mac = key.clone();
+                for part in scheme.signed_payload.parts() {
+                    match part {
+                        PayloadPart::Literal(text) => mac.update(text.as_bytes()),
+                        PayloadPart::Body => mac.update(body),
+                        PayloadPart::Timestamp => {
+                            mac.update(timestamp_text.unwrap_or_default().as_bytes())
                         }
+                        PayloadPart::Id => mac.update(signed_id.unwrap_or_default().as_bytes()),
                     }
-                    let expected = mac.finalize();
-                    parsed.signatures.iter().find(|candidate| {
-                        bool::from(candidate.as_slice().ct_eq(expected.as_bytes()))
-                    })
-                })
-                .ok_or(Rejection::InvalidSignature)?;
+                }
+                let expected = mac.finalize();
+                parsed
+                    .signatures
+                    .iter()
+                    .find(|candidate| bool::from(candidate.ct_eq(expected.as_bytes())))
+            })
+            .ok_or(Rejection::InvalidSignature)?;
 
         if let (Some(ts), Some(tolerance)) = (timestamp, self.tolerance) {
             let now = unix_seconds(now);
@@ -257,8 +258,61 @@ impl Verifier {
 }
 
 struct ParsedHeader<'h> {
-    signatures: Vec<Vec<u8>>,
+    signatures: Signatures,
     timestamp: Option<&'h str>,
+}
+
+/// The decoded signatures of one request, on the stack: at most [`MAX_CANDIDATES`] of at most
+/// 64 bytes (SHA-512), so parsing a header allocates nothing.
+struct Signatures {
+    decoded: [[u8; 64]; MAX_CANDIDATES],
+    count: usize,
+    len: usize,
+}
+
+impl Signatures {
+    fn new(len: usize) -> Self {
+        Signatures {
+            decoded: [[0; 64]; MAX_CANDIDATES],
+            count: 0,
+            len,
+        }
+    }
+
+    /// Decodes `text`; one of the wrong length or encoding is dropped (it could never match).
+    fn push(&mut self, encoding: Encoding, text: &str) {
+        let slot = &mut self.decoded[self.count];
+        let ok = match encoding {
+            Encoding::Hex => hex::decode_to_slice(text, &mut slot[..self.len]).is_ok(),
+            Encoding::Base64 => {
+                use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+                let mut buf = [0u8; 64];
+                let decoded = STANDARD
+                    .decode_slice(text, &mut buf)
+                    .or_else(|_| STANDARD_NO_PAD.decode_slice(text, &mut buf));
+                match decoded {
+                    Ok(n) if n == self.len => {
+                        slot[..n].copy_from_slice(&buf[..n]);
+                        true
+                    }
+                    _ => false,
+                }
+            }
+        };
+        if ok {
+            self.count += 1;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.decoded[..self.count]
+            .iter()
+            .map(|sig| &sig[..self.len])
+    }
 }
 
 fn first_present<'h>(
@@ -279,10 +333,18 @@ fn parse_signature_header<'h>(
     values: impl Iterator<Item = &'h http::HeaderValue>,
 ) -> Result<ParsedHeader<'h>, Rejection> {
     let mut parsed = ParsedHeader {
-        signatures: Vec::new(),
+        signatures: Signatures::new(scheme.algorithm.output_len()),
         timestamp: None,
     };
-    let mut encoded: Vec<&str> = Vec::new();
+    let mut seen = 0usize;
+    let mut candidate = |text: &str, parsed: &mut ParsedHeader<'h>| {
+        seen += 1;
+        if seen > MAX_CANDIDATES {
+            return Err(Rejection::InvalidSignature);
+        }
+        parsed.signatures.push(scheme.encoding, text);
+        Ok(())
+    };
     for value in values {
         let value = value.to_str().map_err(|_| Rejection::InvalidSignature)?;
         match &scheme.format {
@@ -291,10 +353,10 @@ fn parse_signature_header<'h>(
                 match prefix {
                     Some(prefix) => {
                         if let Some(sig) = value.strip_prefix(prefix.as_str()) {
-                            encoded.push(sig);
+                            candidate(sig, &mut parsed)?;
                         }
                     }
-                    None => encoded.push(value),
+                    None => candidate(value, &mut parsed)?,
                 }
             }
             SignatureFormat::KeyValue {
@@ -312,7 +374,7 @@ fn parse_signature_header<'h>(
                         }
                         parsed.timestamp = Some(val);
                     } else if key == signature_key {
-                        encoded.push(val);
+                        candidate(val, &mut parsed)?;
                     }
                 }
             }
@@ -320,36 +382,14 @@ fn parse_signature_header<'h>(
                 for entry in value.split_ascii_whitespace() {
                     if let Some((v, sig)) = entry.split_once(',') {
                         if v == version {
-                            encoded.push(sig);
+                            candidate(sig, &mut parsed)?;
                         }
                     }
                 }
             }
         }
-        if encoded.len() > MAX_CANDIDATES {
-            return Err(Rejection::InvalidSignature);
-        }
     }
-    let expected_len = scheme.algorithm.output_len();
-    parsed.signatures = encoded
-        .into_iter()
-        .filter_map(|text| decode(scheme.encoding, text))
-        .filter(|sig| sig.len() == expected_len)
-        .collect();
     Ok(parsed)
-}
-
-fn decode(encoding: Encoding, text: &str) -> Option<Vec<u8>> {
-    match encoding {
-        Encoding::Hex => hex::decode(text).ok(),
-        Encoding::Base64 => {
-            use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-            STANDARD
-                .decode(text)
-                .or_else(|_| STANDARD_NO_PAD.decode(text))
-                .ok()
-        }
-    }
 }
 
 fn parse_unix_seconds(text: &str) -> Option<i64> {
