@@ -5,7 +5,10 @@
 FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# The manifest declares the benches and examples: cargo wants them present to read it.
 COPY src ./src
+COPY benches ./benches
+COPY examples ./examples
 RUN cargo build --release --locked --bin hookgate \
     && strip target/release/hookgate
 
