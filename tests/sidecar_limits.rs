@@ -184,3 +184,26 @@ async fn a_connection_that_sends_nothing_is_closed_after_request_timeout() {
         "the server kept an idle connection: {closed_after:?}"
     );
 }
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed() {
+    use tokio::io::AsyncWriteExt;
+    let upstream = Upstream::start().await;
+    let gate = gate(&upstream, "");
+    let mut conn = tokio::net::TcpStream::connect(gate.addr).await.unwrap();
+    // The HTTP/2 preface and an empty SETTINGS frame, then silence.
+    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let _ = read_all(&mut conn, Duration::from_secs(8)).await;
+    let closed_after = started.elapsed();
+    assert!(
+        closed_after >= Duration::from_millis(900),
+        "closed too early: {closed_after:?}"
+    );
+    assert!(
+        closed_after < Duration::from_secs(5),
+        "an idle HTTP/2 connection was kept: {closed_after:?}"
+    );
+}

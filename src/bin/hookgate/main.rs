@@ -1,6 +1,7 @@
 //! The hookgate binary: the sidecar proxy and its command-line tools.
 #![forbid(unsafe_code)]
 
+mod activity;
 mod metrics;
 mod server;
 mod tools;

@@ -1,6 +1,7 @@
 //! The sidecar: accepts webhooks, routes them by path through the webhook layer to the
 //! upstream forwarder, and drains in-flight requests on shutdown.
 
+use crate::activity::{Activity, Tracked};
 use crate::metrics::Metrics;
 use bytes::Bytes;
 use hookgate::config::Config;
@@ -13,7 +14,6 @@ use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use ipnet::IpNet;
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -195,7 +195,10 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .max_header_list_size(MAX_HEADER_BYTES as u32);
     let builder = Arc::new(builder);
-    let graceful = GracefulShutdown::new();
+    // Connections watch this to shut down gracefully; it is read, not waited for, so a
+    // connection that starts waiting late still sees it.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -208,6 +211,8 @@ pub async fn serve(
                     continue;
                 }
             },
+            // Reap finished connections so the set does not grow with the server's age.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             () = &mut shutdown => break,
         };
         // At the connection bound, this worker stops accepting until a connection ends
@@ -217,33 +222,75 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let activity = Activity::new();
         let sidecar = sidecar.clone();
+        let requests = activity.clone();
         let service = hyper::service::service_fn(move |request| {
             let sidecar = sidecar.clone();
-            async move { sidecar.handle(peer, request).await }
+            let in_flight = requests.begin();
+            async move {
+                let response = sidecar.handle(peer, request).await;
+                drop(in_flight);
+                response
+            }
         });
         let builder = builder.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
+        let mut stopped = stopped.clone();
+        connections.spawn(async move {
+            let _permit = permit;
             if !protocol_known_within(&stream, request_timeout).await {
                 tracing::debug!(%peer, "no request head in time: closing");
                 return;
             }
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .into_owned();
-            if let Err(error) = watcher.watch(connection).await {
-                tracing::debug!(%peer, error = %error, "connection ended with an error");
+            let io = TokioIo::new(Tracked::new(stream, activity.clone()));
+            let connection = builder.serve_connection(io, service);
+            tokio::pin!(connection);
+            let mut closing = false;
+            // An idle connection that was asked to close gets this long to do so: an HTTP/2
+            // peer that never acknowledges the GOAWAY is then dropped.
+            let mut close_by: Option<std::time::Instant> = None;
+            loop {
+                let now = std::time::Instant::now();
+                let wake_at = match close_by {
+                    Some(at) => at,
+                    None => activity.idle_deadline(request_timeout).unwrap_or(now + request_timeout),
+                };
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        if let Err(error) = result {
+                            tracing::debug!(%peer, error = %error, "connection ended with an error");
+                        }
+                        return;
+                    }
+                    _ = stopped.wait_for(|stop| *stop), if !closing => {
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                    () = tokio::time::sleep_until(wake_at.into()) => {
+                        if close_by.is_some() {
+                            tracing::debug!(%peer, "idle connection did not close: dropping it");
+                            return;
+                        }
+                        let idle = activity.idle_deadline(request_timeout);
+                        if !closing && idle.is_some_and(|at| at <= std::time::Instant::now()) {
+                            tracing::debug!(%peer, "idle connection: closing");
+                            connection.as_mut().graceful_shutdown();
+                            closing = true;
+                            close_by = Some(std::time::Instant::now() + request_timeout);
+                        }
+                    }
+                }
             }
-            drop(permit);
         });
     }
     drop(listener);
-    if tokio::time::timeout(drain, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    let _ = stop.send(true);
+    let drained = tokio::time::timeout(drain, async {
+        while connections.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
         tracing::warn!(?drain, "drain time exceeded; closing remaining connections");
+        connections.shutdown().await;
     }
 }
 
