@@ -128,14 +128,9 @@ async fn allow_ips_refuse_other_clients_before_reading_the_body() {
         "allow_ips = [\"203.0.113.0/24\"]",
         "",
     ));
-    let answer = send(signed(
-        Provider::Github,
-        SECRET,
-        &gate.url("/webhooks/github"),
-        &b"{}"[..],
-        "ip-1",
-    ))
-    .await;
+    let answer = gate
+        .post(Provider::Github, SECRET, &b"{}"[..], "ip-1")
+        .await;
     assert_eq!(answer.status, 403);
     assert_eq!(answer.json()["error"], "ip_not_allowed");
     // An untrusted peer cannot claim an allowed address.

@@ -16,25 +16,11 @@ async fn a_duplicate_after_upstream_2xx_is_answered_without_forwarding() {
     let upstream = Upstream::start().await;
     let gate = Hookgate::start(&config("stripe", SECRET, &upstream.url("/s"), "", ""));
     let body = r#"{"id":"evt_dup","type":"invoice.paid"}"#;
-    let first = send(signed(
-        Provider::Stripe,
-        SECRET,
-        &gate.url("/webhooks/stripe"),
-        body,
-        "",
-    ))
-    .await;
+    let first = gate.post(Provider::Stripe, SECRET, body, "").await;
     assert_eq!(first.status, 200);
     // The provider's retry is signed again with a new timestamp: still the same event.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let second = send(signed(
-        Provider::Stripe,
-        SECRET,
-        &gate.url("/webhooks/stripe"),
-        body,
-        "",
-    ))
-    .await;
+    let second = gate.post(Provider::Stripe, SECRET, body, "").await;
     assert_eq!(second.status, 200);
     assert_eq!(second.headers["hookgate-duplicate"], "true");
     assert_eq!(second.headers["content-type"], "application/json");
@@ -58,35 +44,14 @@ async fn upstream_failure_is_relayed_and_the_retry_is_delivered() {
     .await;
     let gate = Hookgate::start(&config("stripe", SECRET, &upstream.url("/s"), "", ""));
     let body = r#"{"id":"evt_retry"}"#;
-    let first = send(signed(
-        Provider::Stripe,
-        SECRET,
-        &gate.url("/webhooks/stripe"),
-        body,
-        "",
-    ))
-    .await;
+    let first = gate.post(Provider::Stripe, SECRET, body, "").await;
     assert_eq!(first.status, 500, "the upstream's answer is relayed as is");
     assert_eq!(first.body, "upstream answer 0");
-    let retry = send(signed(
-        Provider::Stripe,
-        SECRET,
-        &gate.url("/webhooks/stripe"),
-        body,
-        "",
-    ))
-    .await;
+    let retry = gate.post(Provider::Stripe, SECRET, body, "").await;
     assert_eq!(retry.status, 200);
     assert!(retry.headers.get("hookgate-duplicate").is_none());
     assert_eq!(upstream.count(), 2, "the retry reached the upstream");
-    let third = send(signed(
-        Provider::Stripe,
-        SECRET,
-        &gate.url("/webhooks/stripe"),
-        body,
-        "",
-    ))
-    .await;
+    let third = gate.post(Provider::Stripe, SECRET, body, "").await;
     assert_eq!(third.headers["hookgate-duplicate"], "true");
     assert_eq!(upstream.count(), 2);
 }
@@ -158,29 +123,14 @@ async fn seed_provider_d3_deduplicates_on_type_and_timestamp() {
     // The same event re-sent with different formatting is signed differently but is the same event.
     let reformatted = r#"{"type": "operation.completed", "timestamp": "2022-11-03T20:26:10.344522Z", "mainTaskId": "m1"}"#;
     assert_eq!(
-        send(signed(
-            Provider::D3,
-            "d3-secret",
-            &gate.url("/webhooks/d3"),
-            body,
-            ""
-        ))
-        .await
-        .status,
+        gate.post(Provider::D3, "d3-secret", body, "").await.status,
         200
     );
     assert_eq!(
         upstream.last().headers["hookgate-event-id"],
         "operation.completed:2022-11-03T20:26:10.344522Z"
     );
-    let again = send(signed(
-        Provider::D3,
-        "d3-secret",
-        &gate.url("/webhooks/d3"),
-        reformatted,
-        "",
-    ))
-    .await;
+    let again = gate.post(Provider::D3, "d3-secret", reformatted, "").await;
     assert_eq!(again.headers["hookgate-duplicate"], "true");
     assert_eq!(upstream.count(), 1);
 }

@@ -84,14 +84,7 @@ async fn whitespace_significant_json_keeps_its_bytes_and_its_id() {
     let upstream = Upstream::start().await;
     let gate = Hookgate::start(&config("stripe", SECRET, &upstream.url("/s"), "", ""));
     let body = "{ \"id\":\"evt_ws\" ,\n\n\t\"amount\" : 1.50e2, \"name\":\"\\u00e9t\u{e9}\" }   \n";
-    let answer = send(signed(
-        Provider::Stripe,
-        SECRET,
-        &gate.url("/webhooks/stripe"),
-        body,
-        "",
-    ))
-    .await;
+    let answer = gate.post(Provider::Stripe, SECRET, body, "").await;
     assert_eq!(answer.status, 200);
     let got = upstream.last();
     assert_eq!(
@@ -189,14 +182,9 @@ async fn unknown_path_is_404_and_other_methods_are_405() {
 async fn forged_and_unsigned_requests_never_reach_the_upstream() {
     let upstream = Upstream::start().await;
     let gate = Hookgate::start(&config("github", "gh-secret", &upstream.url("/gh"), "", ""));
-    let answer = send(signed(
-        Provider::Github,
-        "other-secret",
-        &gate.url("/webhooks/github"),
-        &b"{}"[..],
-        "d1",
-    ))
-    .await;
+    let answer = gate
+        .post(Provider::Github, "other-secret", &b"{}"[..], "d1")
+        .await;
     assert_eq!(answer.status, 401);
     assert_eq!(answer.json()["error"], "invalid_signature");
 

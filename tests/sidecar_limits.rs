@@ -87,14 +87,9 @@ async fn rate_limit_answers_429_with_retry_after() {
     let mut statuses = Vec::new();
     let mut last = None;
     for i in 0..4 {
-        let a = send(signed(
-            Provider::Github,
-            SECRET,
-            &gate.url("/webhooks/github"),
-            &b"{}"[..],
-            &format!("rl-{i}"),
-        ))
-        .await;
+        let a = gate
+            .post(Provider::Github, SECRET, &b"{}"[..], &format!("rl-{i}"))
+            .await;
         statuses.push(a.status.as_u16());
         last = Some(a);
     }
@@ -148,14 +143,9 @@ async fn connections_beyond_max_connections_wait_for_a_free_slot() {
     let idle = tokio::net::TcpStream::connect(gate.addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
-    let answer = send(signed(
-        Provider::Github,
-        SECRET,
-        &gate.url("/webhooks/github"),
-        &b"{}"[..],
-        "slot-1",
-    ))
-    .await;
+    let answer = gate
+        .post(Provider::Github, SECRET, &b"{}"[..], "slot-1")
+        .await;
     let waited = started.elapsed();
     assert_eq!(answer.status, 200);
     assert!(

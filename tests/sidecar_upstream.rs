@@ -71,26 +71,16 @@ async fn upstream_that_hangs_is_504_within_the_timeout() {
         "upstream_timeout = \"1s\"",
     ));
     let started = Instant::now();
-    let answer = send(signed(
-        Provider::Github,
-        SECRET,
-        &gate.url("/webhooks/github"),
-        &b"{}"[..],
-        "hang-1",
-    ))
-    .await;
+    let answer = gate
+        .post(Provider::Github, SECRET, &b"{}"[..], "hang-1")
+        .await;
     assert_eq!(answer.status, 504);
     assert_eq!(answer.json()["error"], "upstream_timeout");
     assert!(started.elapsed() < Duration::from_secs(3));
 
     // Not delivered, so not remembered: the retry is forwarded again (and times out again).
-    let retry = send(signed(
-        Provider::Github,
-        SECRET,
-        &gate.url("/webhooks/github"),
-        &b"{}"[..],
-        "hang-1",
-    ))
-    .await;
+    let retry = gate
+        .post(Provider::Github, SECRET, &b"{}"[..], "hang-1")
+        .await;
     assert_eq!(retry.status, 504, "a timed-out event is not a duplicate");
 }

@@ -188,6 +188,18 @@ impl Hookgate {
         format!("http://{}{path}", self.addr)
     }
 
+    /// POSTs `body` signed as `provider` with `secret` to the route `config` made for it.
+    pub async fn post(
+        &self,
+        provider: Provider,
+        secret: &str,
+        body: impl Into<Bytes>,
+        id: &str,
+    ) -> Answer {
+        let url = self.url(&format!("/webhooks/{}", provider.name()));
+        send(signed(provider, secret, &url, body, id)).await
+    }
+
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
     }
