@@ -419,7 +419,9 @@ impl RouteBuilder {
             (None, None) => return Err(RouteError::NoScheme(name)),
             (Some(p), None) => (p.scheme(), p.default_tolerance(), p.default_event_id()),
             (None, Some(scheme)) => {
-                let tolerance = scheme.signs_timestamp().then_some(Duration::from_secs(300));
+                let tolerance = scheme
+                    .signs_timestamp()
+                    .then_some(crate::core::presets::DEFAULT_TOLERANCE);
                 // A custom scheme has no known id: replays are still caught by signature digest.
                 (scheme, tolerance, crate::core::EventIdSpec::new(Vec::new()))
             }

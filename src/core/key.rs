@@ -1,6 +1,6 @@
 //! Secrets and the HMAC key state computed from them once, at load.
 
-use super::scheme::{Algorithm, KeyEncoding};
+use super::scheme::{Algorithm, KeyEncoding, PayloadPart, SignedPayload};
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use std::fmt;
@@ -126,6 +126,26 @@ impl MacState {
             MacState::Sha256(m) => m.update(data),
             MacState::Sha512(m) => m.update(data),
         }
+    }
+
+    /// The MAC of the signed content: `payload`'s parts with the body, the timestamp text and
+    /// the message id filled in. The signer and the verifier both use it.
+    pub(crate) fn sign_payload(
+        mut self,
+        payload: &SignedPayload,
+        body: &[u8],
+        timestamp: &str,
+        id: &str,
+    ) -> MacOutput {
+        for part in payload.parts() {
+            match part {
+                PayloadPart::Literal(text) => self.update(text.as_bytes()),
+                PayloadPart::Body => self.update(body),
+                PayloadPart::Timestamp => self.update(timestamp.as_bytes()),
+                PayloadPart::Id => self.update(id.as_bytes()),
+            }
+        }
+        self.finalize()
     }
 
     pub(crate) fn finalize(self) -> MacOutput {

@@ -4,8 +4,7 @@
 
 use super::event_id::{EventIdSource, EventIdSpec, JsonPointer};
 use super::scheme::{
-    Algorithm, Encoding, KeyEncoding, PayloadPart, Scheme, SignatureFormat, SignedPayload,
-    TimestampSource,
+    Algorithm, Encoding, KeyEncoding, Scheme, SignatureFormat, SignedPayload, TimestampSource,
 };
 use http::HeaderName;
 use std::fmt;
@@ -48,7 +47,8 @@ pub enum Provider {
     Svix,
 }
 
-const FIVE_MINUTES: Duration = Duration::from_secs(300);
+/// The timestamp tolerance of every preset that signs a timestamp, and of custom schemes.
+pub(crate) const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
 fn h(name: &'static str) -> HeaderName {
     HeaderName::from_static(name)
@@ -184,7 +184,7 @@ impl Provider {
 
     /// The timestamp tolerance, for presets that sign a timestamp.
     pub fn default_tolerance(self) -> Option<Duration> {
-        self.scheme().signs_timestamp().then_some(FIVE_MINUTES)
+        self.scheme().signs_timestamp().then_some(DEFAULT_TOLERANCE)
     }
 
     /// Where the event id is read by default.
@@ -293,16 +293,7 @@ fn display_header(name: &str) -> String {
 
 /// Describes signed content in the notation of the docs: `` `{timestamp}.{body}` ``.
 pub(crate) fn signed_content_summary(scheme: &Scheme) -> String {
-    let mut out = String::from("`");
-    for part in scheme.signed_payload.parts() {
-        match part {
-            PayloadPart::Literal(text) => out.push_str(text),
-            PayloadPart::Body => out.push_str("{body}"),
-            PayloadPart::Timestamp => out.push_str("{timestamp}"),
-            PayloadPart::Id => out.push_str("{id}"),
-        }
-    }
-    out.push('`');
+    let mut out = format!("`{}`", scheme.signed_payload);
     if scheme.key_encoding == KeyEncoding::StandardWebhooks {
         out.push_str(", key = base64 of `whsec_…`");
     }

@@ -1,7 +1,7 @@
 //! Producing signatures exactly as a provider would: for `hookgate sign` / `send` and tests.
 
 use super::key::{KeyError, MacState, Secret};
-use super::scheme::{Encoding, PayloadPart, Scheme, SignatureFormat, TimestampSource};
+use super::scheme::{Encoding, Scheme, SignatureFormat, TimestampSource};
 use base64::Engine as _;
 use http::{HeaderName, HeaderValue};
 
@@ -40,17 +40,9 @@ pub fn sign(
     body: &[u8],
     input: &SignInput<'_>,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, KeyError> {
-    let mut mac = MacState::new(scheme.algorithm, scheme.key_encoding, secret)?;
+    let mac = MacState::new(scheme.algorithm, scheme.key_encoding, secret)?;
     let timestamp = input.timestamp.to_string();
-    for part in scheme.signed_payload.parts() {
-        match part {
-            PayloadPart::Literal(text) => mac.update(text.as_bytes()),
-            PayloadPart::Body => mac.update(body),
-            PayloadPart::Timestamp => mac.update(timestamp.as_bytes()),
-            PayloadPart::Id => mac.update(input.id.as_bytes()),
-        }
-    }
-    let out = mac.finalize();
+    let out = mac.sign_payload(&scheme.signed_payload, body, &timestamp, input.id);
     let encoded = match scheme.encoding {
         Encoding::Hex => hex::encode(out.as_bytes()),
         Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(out.as_bytes()),

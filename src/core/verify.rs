@@ -3,7 +3,7 @@
 use super::event_id::{signature_digest_id, EventIdSpec};
 use super::key::{KeyError, MacState, Secret};
 use super::rejection::Rejection;
-use super::scheme::{Encoding, PayloadPart, Scheme, SignatureFormat, TimestampSource};
+use super::scheme::{Encoding, Scheme, SignatureFormat, TimestampSource};
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -184,32 +184,14 @@ impl Verifier {
             TimestampSource::SignatureHeader => {
                 Some(parsed.timestamp.ok_or(Rejection::InvalidSignature)?)
             }
-            TimestampSource::Header(names) => {
-                let (_, mut values) = first_present(headers, names)
-                    .ok_or(Rejection::MissingSignature(names[0].clone()))?;
-                let value = values.next().ok_or(Rejection::InvalidSignature)?;
-                Some(
-                    value
-                        .to_str()
-                        .map_err(|_| Rejection::InvalidSignature)?
-                        .trim(),
-                )
-            }
+            TimestampSource::Header(names) => Some(first_value(headers, names)?),
         };
         let timestamp = match timestamp_text {
             Some(text) => Some(parse_unix_seconds(text).ok_or(Rejection::InvalidSignature)?),
             None => None,
         };
         let signed_id = if scheme.signed_payload.uses_id() {
-            let (_, mut values) = first_present(headers, &scheme.id_headers)
-                .ok_or(Rejection::MissingSignature(scheme.id_headers[0].clone()))?;
-            let value = values.next().ok_or(Rejection::InvalidSignature)?;
-            Some(
-                value
-                    .to_str()
-                    .map_err(|_| Rejection::InvalidSignature)?
-                    .trim(),
-            )
+            Some(first_value(headers, &scheme.id_headers)?)
         } else {
             None
         };
@@ -218,18 +200,12 @@ impl Verifier {
             .keys
             .iter()
             .find_map(|key| {
-                let mut mac = key.clone();
-                for part in scheme.signed_payload.parts() {
-                    match part {
-                        PayloadPart::Literal(text) => mac.update(text.as_bytes()),
-                        PayloadPart::Body => mac.update(body),
-                        PayloadPart::Timestamp => {
-                            mac.update(timestamp_text.unwrap_or_default().as_bytes())
-                        }
-                        PayloadPart::Id => mac.update(signed_id.unwrap_or_default().as_bytes()),
-                    }
-                }
-                let expected = mac.finalize();
+                let expected = key.clone().sign_payload(
+                    &scheme.signed_payload,
+                    body,
+                    timestamp_text.unwrap_or_default(),
+                    signed_id.unwrap_or_default(),
+                );
                 parsed
                     .signatures
                     .iter()
@@ -313,6 +289,18 @@ impl Signatures {
             .iter()
             .map(|sig| &sig[..self.len])
     }
+}
+
+/// The trimmed value of the first of `names` present: absent is `missing_signature` (naming the
+/// preferred header), unreadable is `invalid_signature`.
+fn first_value<'h>(headers: &'h HeaderMap, names: &'h [HeaderName]) -> Result<&'h str, Rejection> {
+    let (_, mut values) = first_present(headers, names)
+        .ok_or_else(|| Rejection::MissingSignature(names[0].clone()))?;
+    let value = values.next().ok_or(Rejection::InvalidSignature)?;
+    Ok(value
+        .to_str()
+        .map_err(|_| Rejection::InvalidSignature)?
+        .trim())
 }
 
 fn first_present<'h>(
