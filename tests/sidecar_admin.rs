@@ -52,21 +52,20 @@ async fn healthz_readyz_and_prometheus_metrics() {
     assert_eq!(get(&admin_url(&gate, "/healthz")).await.status, 200);
     assert_eq!(get(&admin_url(&gate, "/readyz")).await.status, 200);
 
-    let url = gate.url("/webhooks/github");
     assert_eq!(
-        send(signed(Provider::Github, SECRET, &url, &b"{}"[..], "m-1"))
+        gate.post(Provider::Github, SECRET, &b"{}"[..], "m-1")
             .await
             .status,
         200
     );
     assert_eq!(
-        send(signed(Provider::Github, SECRET, &url, &b"{}"[..], "m-1"))
+        gate.post(Provider::Github, SECRET, &b"{}"[..], "m-1")
             .await
             .status,
         200
     );
     assert_eq!(
-        send(signed(Provider::Github, "bad", &url, &b"{}"[..], "m-2"))
+        gate.post(Provider::Github, "bad", &b"{}"[..], "m-2")
             .await
             .status,
         401
@@ -134,13 +133,7 @@ async fn allow_ips_refuse_other_clients_before_reading_the_body() {
     assert_eq!(answer.status, 403);
     assert_eq!(answer.json()["error"], "ip_not_allowed");
     // An untrusted peer cannot claim an allowed address.
-    let mut spoofed = signed(
-        Provider::Github,
-        SECRET,
-        &gate.url("/webhooks/github"),
-        &b"{}"[..],
-        "ip-2",
-    );
+    let mut spoofed = gate.signed_request(Provider::Github, SECRET, &b"{}"[..], "ip-2");
     spoofed
         .headers_mut()
         .insert("x-forwarded-for", "203.0.113.9".parse().unwrap());
@@ -158,13 +151,7 @@ async fn a_trusted_proxy_may_name_the_client() {
         "allow_ips = [\"203.0.113.0/24\"]",
         "trusted_proxies = [\"127.0.0.1/32\"]",
     ));
-    let mut via_proxy = signed(
-        Provider::Github,
-        SECRET,
-        &gate.url("/webhooks/github"),
-        &b"{}"[..],
-        "tp-1",
-    );
+    let mut via_proxy = gate.signed_request(Provider::Github, SECRET, &b"{}"[..], "tp-1");
     via_proxy.headers_mut().insert(
         "x-forwarded-for",
         "198.51.100.1, 203.0.113.9".parse().unwrap(),
@@ -182,13 +169,7 @@ async fn a_trusted_proxy_may_name_the_client() {
     );
     assert_eq!(got.headers["x-forwarded-proto"], "https");
 
-    let mut outside = signed(
-        Provider::Github,
-        SECRET,
-        &gate.url("/webhooks/github"),
-        &b"{}"[..],
-        "tp-2",
-    );
+    let mut outside = gate.signed_request(Provider::Github, SECRET, &b"{}"[..], "tp-2");
     outside
         .headers_mut()
         .insert("x-forwarded-for", "198.51.100.1".parse().unwrap());

@@ -62,20 +62,8 @@ async fn two_concurrent_copies_one_forwarded_the_other_409() {
         Upstream::scripted(Arc::new(|_| (StatusCode::OK, Duration::from_millis(800)))).await;
     let gate = Hookgate::start(&config("stripe", SECRET, &upstream.url("/s"), "", ""));
     let body = r#"{"id":"evt_race"}"#;
-    let a = send(signed(
-        Provider::Stripe,
-        SECRET,
-        &gate.url("/webhooks/stripe"),
-        body,
-        "",
-    ));
-    let b = send(signed(
-        Provider::Stripe,
-        SECRET,
-        &gate.url("/webhooks/stripe"),
-        body,
-        "",
-    ));
+    let a = send(gate.signed_request(Provider::Stripe, SECRET, body, ""));
+    let b = send(gate.signed_request(Provider::Stripe, SECRET, body, ""));
     let (a, b) = tokio::join!(a, b);
     let mut statuses = [a.status.as_u16(), b.status.as_u16()];
     statuses.sort();
@@ -96,15 +84,7 @@ async fn events_without_an_id_are_deduplicated_by_signature() {
     let upstream = Upstream::start().await;
     let gate = Hookgate::start(&config("d3", "d3-secret", &upstream.url("/d3"), "", ""));
     // No type/timestamp: the id falls back to the signature digest, which stops exact replays.
-    let req = || {
-        signed(
-            Provider::D3,
-            "d3-secret",
-            &gate.url("/webhooks/d3"),
-            r#"{"status":"ok"}"#,
-            "",
-        )
-    };
+    let req = || gate.signed_request(Provider::D3, "d3-secret", r#"{"status":"ok"}"#, "");
     assert_eq!(send(req()).await.status, 200);
     let replay = send(req()).await;
     assert_eq!(replay.headers["hookgate-duplicate"], "true");

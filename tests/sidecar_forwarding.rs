@@ -135,13 +135,7 @@ async fn http2_clients_are_served() {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .http2_only(true)
         .build_http::<http_body_util::Full<Bytes>>();
-    let req = signed(
-        Provider::Github,
-        "gh-secret",
-        &gate.url("/webhooks/github"),
-        &b"{}"[..],
-        "h2-delivery",
-    );
+    let req = gate.signed_request(Provider::Github, "gh-secret", &b"{}"[..], "h2-delivery");
     let resp = client.request(req).await.unwrap();
     assert_eq!(resp.version(), http::Version::HTTP_2);
     assert_eq!(resp.status(), 200);
@@ -164,13 +158,7 @@ async fn unknown_path_is_404_and_other_methods_are_405() {
     assert_eq!(answer.headers["content-type"], "application/json");
     assert_eq!(answer.json()["error"], "unknown_route");
 
-    let mut req = signed(
-        Provider::Github,
-        "gh-secret",
-        &gate.url("/webhooks/github"),
-        &b"{}"[..],
-        "d2",
-    );
+    let mut req = gate.signed_request(Provider::Github, "gh-secret", &b"{}"[..], "d2");
     *req.method_mut() = http::Method::PUT;
     let answer = send(req).await;
     assert_eq!(answer.status, 405);
@@ -188,13 +176,7 @@ async fn forged_and_unsigned_requests_never_reach_the_upstream() {
     assert_eq!(answer.status, 401);
     assert_eq!(answer.json()["error"], "invalid_signature");
 
-    let mut req = signed(
-        Provider::Github,
-        "gh-secret",
-        &gate.url("/webhooks/github"),
-        &b"{}"[..],
-        "d2",
-    );
+    let mut req = gate.signed_request(Provider::Github, "gh-secret", &b"{}"[..], "d2");
     req.headers_mut().remove("x-hub-signature-256");
     let answer = send(req).await;
     assert_eq!(answer.status, 401);

@@ -24,15 +24,7 @@ async fn upstream_down_is_502_and_the_retry_is_delivered_once_it_is_back() {
         "",
         "",
     ));
-    let req = || {
-        signed(
-            Provider::Github,
-            SECRET,
-            &gate.url("/webhooks/github"),
-            &b"{}"[..],
-            "down-1",
-        )
-    };
+    let req = || gate.signed_request(Provider::Github, SECRET, &b"{}"[..], "down-1");
     let answer = send(req()).await;
     assert_eq!(answer.status, 502);
     assert_eq!(answer.json()["error"], "upstream_unavailable");

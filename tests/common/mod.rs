@@ -188,7 +188,24 @@ impl Hookgate {
         format!("http://{}{path}", self.addr)
     }
 
-    /// POSTs `body` signed as `provider` with `secret` to the route `config` made for it.
+    /// A request signed as `provider` with `secret`, to the route `config` made for it.
+    pub fn signed_request(
+        &self,
+        provider: Provider,
+        secret: &str,
+        body: impl Into<Bytes>,
+        id: &str,
+    ) -> Request<Full<Bytes>> {
+        signed(
+            provider,
+            secret,
+            &self.url(&format!("/webhooks/{}", provider.name())),
+            body,
+            id,
+        )
+    }
+
+    /// POSTs that request.
     pub async fn post(
         &self,
         provider: Provider,
@@ -196,8 +213,7 @@ impl Hookgate {
         body: impl Into<Bytes>,
         id: &str,
     ) -> Answer {
-        let url = self.url(&format!("/webhooks/{}", provider.name()));
-        send(signed(provider, secret, &url, body, id)).await
+        send(self.signed_request(provider, secret, body, id)).await
     }
 
     pub fn logs(&self) -> Vec<String> {
