@@ -1,7 +1,8 @@
 //! Published webhook signature test vectors (provider docs, SDK test suites, RFC 4231),
 //! verified through hookgate's presets and a custom scheme.
 //!
-//! The vectors live in `../shared/vectors/published.json` and are read at run time. Their
+//! The vectors live in `tests/vectors/published.json` (a copy of the published set, so the
+//! repository tests on its own) and are read at run time. Their
 //! timestamps are years old, so the clock is pinned to each vector's own timestamp.
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -16,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/vectors/published.json"
+    "/tests/vectors/published.json"
 );
 
 /// The `provider` of the RFC 4231 vector: not a webhook provider, checked by its own test.
