@@ -15,7 +15,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput};
 use hmac::{Hmac, KeyInit, Mac};
 use hookgate::core::{sign, EventIdSource, EventIdSpec, Provider, Secret, SignInput, Verifier};
-use hookgate::store::{Claim, MemoryStore};
+use hookgate::store::{Claim, MemoryStore, StoreKey};
 use http::{HeaderMap, HeaderValue};
 use sha2::Sha256;
 use std::fmt::Write as _;
@@ -176,12 +176,13 @@ fn bench_memory_store(c: &mut Criterion) {
     let store = MemoryStore::new(1_000_000);
     let mut group = c.benchmark_group("memory_store");
     let mut n = 0u64;
-    let mut key = String::with_capacity(40);
+    let mut id = String::with_capacity(40);
     group.bench_function("claim_commit", |b| {
         b.iter(|| {
             n += 1;
-            key.clear();
-            let _ = write!(key, "stripe:evt_{n:016}");
+            id.clear();
+            let _ = write!(id, "evt_{n:016}");
+            let key = StoreKey::new("stripe", &id);
             let claim = store.claim_now(black_box(&key), IN_FLIGHT);
             debug_assert!(matches!(claim, Claim::New(_)));
             store.commit_now(&key, TTL);

@@ -16,7 +16,11 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use hookgate::core::Provider;
-use hookgate::{Route, VerifiedWebhook, WebhookLayer};
+use hookgate::core::Verifier;
+use hookgate::layer::BufferBudget;
+use hookgate::store::MemoryStore;
+use hookgate::{VerifiedWebhook, WebhookLayer};
+use std::sync::Arc;
 
 async fn stripe(event: VerifiedWebhook) -> (StatusCode, &'static str) {
     // The body is the exact bytes Stripe signed; parse it however you like.
@@ -52,24 +56,28 @@ fn secret(var: &str, demo: &str) -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let stripe_route = Route::builder()
+    let stripe_verifier = Verifier::builder()
         .provider(Provider::Stripe)
         .secret(secret("STRIPE_WEBHOOK_SECRET", "whsec_demo_stripe_secret"))
         .build()?;
-    let github_route = Route::builder()
+    let github_verifier = Verifier::builder()
         .provider(Provider::Github)
         .secret(secret("GITHUB_WEBHOOK_SECRET", "demo-github-secret"))
         .build()?;
+    // One layer per route; the routes share one store of delivered ids and one bound on the
+    // bodies buffered at once.
+    let store = Arc::new(MemoryStore::new(100_000));
+    let budget = BufferBudget::new(32 * 1024 * 1024);
+    let stripe_layer = WebhookLayer::new(stripe_verifier)
+        .store(store.clone())
+        .buffer_budget(budget.clone());
+    let github_layer = WebhookLayer::new(github_verifier)
+        .store(store)
+        .buffer_budget(budget);
 
     let app = Router::new()
-        .route(
-            "/webhooks/stripe",
-            post(stripe).route_layer(WebhookLayer::new(stripe_route)),
-        )
-        .route(
-            "/webhooks/github",
-            post(github).route_layer(WebhookLayer::new(github_route)),
-        )
+        .route("/webhooks/stripe", post(stripe).route_layer(stripe_layer))
+        .route("/webhooks/github", post(github).route_layer(github_layer))
         .route("/", axum::routing::get(|| async { "webhook receiver" }));
 
     let listen = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3001".to_owned());

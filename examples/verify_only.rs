@@ -4,25 +4,24 @@
 //! cargo run --example verify_only
 //! ```
 //!
-//! `hookgate::verify` takes the route, the request headers, the raw body and the clock, and
-//! returns the verified event or a `Rejection` that knows its HTTP status and JSON body. It
-//! does no I/O, so deduplication is yours: here, a `HashSet` of delivered event ids.
+//! `Verifier::verify` takes the request headers, the raw body and the clock, and returns the
+//! verified event or a `Rejection` that knows its HTTP status and JSON body. It does no I/O,
+//! so deduplication is yours: here, a `HashSet` of delivered event ids.
 
 use bytes::Bytes;
-use hookgate::core::{sign, Provider, SignInput};
-use hookgate::Route;
+use hookgate::core::{sign, Provider, SignInput, Verifier};
 use http::HeaderMap;
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A handler as a serverless function would have it: headers and body in, status and body out.
 fn handle(
-    route: &Route,
+    verifier: &Verifier,
     delivered: &mut HashSet<String>,
     headers: &HeaderMap,
     body: Bytes,
 ) -> (u16, String) {
-    match hookgate::verify(route, headers, body, SystemTime::now()) {
+    match verifier.verify(headers, &body, SystemTime::now()) {
         Err(rejection) => (
             rejection.status().as_u16(),
             String::from_utf8(rejection.json_body()).expect("JSON is UTF-8"),
@@ -36,11 +35,11 @@ fn handle(
 
 fn main() {
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    let route = Route::builder()
+    let verifier = Verifier::builder()
         .provider(Provider::StandardWebhooks)
         .secret(secret)
         .build()
-        .expect("a valid route");
+        .expect("a valid verifier");
     let mut delivered = HashSet::new();
 
     // Sign a request the way a Standard Webhooks sender would.
@@ -63,10 +62,10 @@ fn main() {
         headers.insert(name, value);
     }
 
-    let first = handle(&route, &mut delivered, &headers, body.clone());
-    let replay = handle(&route, &mut delivered, &headers, body.clone());
+    let first = handle(&verifier, &mut delivered, &headers, body.clone());
+    let replay = handle(&verifier, &mut delivered, &headers, body.clone());
     let forged = handle(
-        &route,
+        &verifier,
         &mut delivered,
         &headers,
         Bytes::from_static(br#"{"type":"user.deleted"}"#),

@@ -34,8 +34,8 @@ impl IntoResponse for WebhookLayerMissing {
 
 /// ```
 /// use axum::{routing::post, Router};
-/// use hookgate::core::Provider;
-/// use hookgate::{Route, VerifiedWebhook, WebhookLayer};
+/// use hookgate::core::{Provider, Verifier};
+/// use hookgate::{VerifiedWebhook, WebhookLayer};
 ///
 /// async fn stripe(event: VerifiedWebhook) -> &'static str {
 ///     // event.body holds the exact bytes that were verified.
@@ -43,10 +43,10 @@ impl IntoResponse for WebhookLayerMissing {
 ///     "ok"
 /// }
 ///
-/// let route = Route::builder().provider(Provider::Stripe).secret("whsec_...").build().unwrap();
+/// let verifier = Verifier::builder().provider(Provider::Stripe).secret("whsec_...").build().unwrap();
 /// let app: Router = Router::new()
 ///     .route("/webhooks/stripe", post(stripe))
-///     .route_layer(WebhookLayer::new(route));
+///     .route_layer(WebhookLayer::new(verifier));
 /// ```
 impl<S: Send + Sync> FromRequestParts<S> for VerifiedWebhook {
     type Rejection = WebhookLayerMissing;

@@ -7,7 +7,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::{PathAndQuery, Uri};
 use http::{Request, Response, Version};
 use http_body::Body;
-use http_body_util::{BodyExt, Either, Full};
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -38,7 +38,8 @@ pub const EVENT_ID_HEADER: HeaderName = HeaderName::from_static("hookgate-event-
 ///
 /// ```
 /// use hookgate::forward::{Forward, UpstreamClient};
-/// use hookgate::{core::Provider, Route, WebhookLayer};
+/// use hookgate::core::{Provider, Verifier};
+/// use hookgate::WebhookLayer;
 /// use std::time::Duration;
 /// use tower::Layer;
 ///
@@ -46,8 +47,8 @@ pub const EVENT_ID_HEADER: HeaderName = HeaderName::from_static("hookgate-event-
 /// // What the sidecar builds for each route: the layer in front of the forwarder.
 /// let client = UpstreamClient::new(Duration::from_secs(5));
 /// let forward = Forward::new(client, "http://127.0.0.1:3000/webhooks".parse().unwrap(), Duration::from_secs(30));
-/// let route = Route::builder().provider(Provider::Github).secret("s").build().unwrap();
-/// let service = WebhookLayer::new(route).layer(forward);
+/// let verifier = Verifier::builder().provider(Provider::Github).secret("s").build().unwrap();
+/// let service = WebhookLayer::new(verifier).layer(forward);
 /// # });
 /// ```
 #[derive(Clone, Debug)]
@@ -75,7 +76,8 @@ impl UpstreamClient {
 ///
 /// ```
 /// use hookgate::forward::{Forward, UpstreamClient};
-/// use hookgate::{core::Provider, Route, WebhookLayer};
+/// use hookgate::core::{Provider, Verifier};
+/// use hookgate::WebhookLayer;
 /// use std::time::Duration;
 /// use tower::Layer;
 ///
@@ -83,8 +85,8 @@ impl UpstreamClient {
 /// // What the sidecar builds for each route: the layer in front of the forwarder.
 /// let client = UpstreamClient::new(Duration::from_secs(5));
 /// let forward = Forward::new(client, "http://127.0.0.1:3000/webhooks".parse().unwrap(), Duration::from_secs(30));
-/// let route = Route::builder().provider(Provider::Github).secret("s").build().unwrap();
-/// let service = WebhookLayer::new(route).layer(forward);
+/// let verifier = Verifier::builder().provider(Provider::Github).secret("s").build().unwrap();
+/// let service = WebhookLayer::new(verifier).layer(forward);
 /// # });
 /// ```
 #[derive(Clone, Debug)]
@@ -94,12 +96,46 @@ pub struct Forward {
     timeout: Duration,
 }
 
-/// The body of a forwarded response: the upstream's, or hookgate's JSON on 502/504.
-///
-/// ```
-/// let body: hookgate::forward::ForwardBody = http_body_util::Either::Right(Default::default());
-/// ```
-pub type ForwardBody = Either<Incoming, Full<Bytes>>;
+pin_project_lite::pin_project! {
+    /// The body of a forwarded response: the upstream's, or hookgate's JSON on 502/504.
+    ///
+    /// ```
+    /// use http_body::Body;
+    /// fn relayed(body: hookgate::forward::ForwardBody) -> Option<u64> {
+    ///     body.size_hint().exact()
+    /// }
+    /// ```
+    pub struct ForwardBody {
+        #[pin]
+        inner: Either<Incoming, Full<Bytes>>,
+    }
+}
+
+impl std::fmt::Debug for ForwardBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwardBody").finish_non_exhaustive()
+    }
+}
+
+impl Body for ForwardBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        self.project().inner.poll_frame(cx).map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
 
 impl Forward {
     /// Forwards to `upstream` (an `http://` URL) with `client`, waiting at most `timeout`
@@ -113,11 +149,7 @@ impl Forward {
     }
 }
 
-impl<B> Service<Request<B>> for Forward
-where
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
+impl Service<Request<Full<Bytes>>> for Forward {
     type Response = Response<ForwardBody>;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
@@ -126,24 +158,17 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
+    fn call(&mut self, request: Request<Full<Bytes>>) -> Self::Future {
         let this = self.clone();
         Box::pin(async move { Ok(this.forward(request).await) })
     }
 }
 
 impl Forward {
-    async fn forward<B>(self, request: Request<B>) -> Response<ForwardBody>
-    where
-        B: Body<Data = Bytes>,
-        B::Error: Into<BoxError>,
-    {
+    async fn forward(self, request: Request<Full<Bytes>>) -> Response<ForwardBody> {
         let (parts, body) = request.into_parts();
-        // The layer hands over a fully buffered body: collecting it is a move, not a read.
-        let body = match body.collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(_) => return rejection(Rejection::BadRequest),
-        };
+        // A `Full` body knows its length: the upstream gets a Content-Length, never chunks.
+        let length = body.size_hint().exact().unwrap_or(0);
         let uri = match upstream_uri(&self.upstream, parts.uri.query()) {
             Some(uri) => uri,
             None => return rejection(Rejection::BadRequest),
@@ -178,9 +203,9 @@ impl Forward {
                 headers.insert(EVENT_ID_HEADER, id);
             }
         }
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
 
-        let mut outgoing = Request::new(Full::new(body));
+        let mut outgoing = Request::new(body);
         *outgoing.method_mut() = parts.method;
         *outgoing.uri_mut() = uri;
         *outgoing.version_mut() = Version::HTTP_11;
@@ -198,14 +223,23 @@ impl Forward {
             Ok(Ok(response)) => {
                 let (mut parts, body) = response.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
-                Response::from_parts(parts, Either::Left(body))
+                Response::from_parts(
+                    parts,
+                    ForwardBody {
+                        inner: Either::Left(body),
+                    },
+                )
             }
         }
     }
 }
 
 fn rejection(rejection: Rejection) -> Response<ForwardBody> {
-    rejection.to_response::<Full<Bytes>>().map(Either::Right)
+    rejection
+        .to_response::<Full<Bytes>>()
+        .map(|body| ForwardBody {
+            inner: Either::Right(body),
+        })
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {

@@ -6,8 +6,10 @@ use axum::http::{Request, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use bytes::Bytes;
-use hookgate::core::{sign, Provider, SignInput};
-use hookgate::{ClientAddr, RateLimit, Route, RouteError, VerifiedWebhook, WebhookLayer};
+use hookgate::core::{sign, Provider, SignInput, Verifier, VerifierError};
+use hookgate::layer::BufferBudget;
+use hookgate::store::MemoryStore;
+use hookgate::{ClientAddr, Policy, PolicyBuilder, RateLimit, VerifiedWebhook, WebhookLayer};
 use http_body_util::BodyExt;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -28,7 +30,12 @@ impl Calls {
 }
 
 /// An app whose handler answers `status` (shared, so a test can change it between calls).
-fn app(route: Route, calls: Calls, status: Arc<Mutex<StatusCode>>, delay: Duration) -> Router {
+fn app(
+    layer: WebhookLayer,
+    calls: Calls,
+    status: Arc<Mutex<StatusCode>>,
+    delay: Duration,
+) -> Router {
     let handler = move |event: VerifiedWebhook, body: Bytes| {
         let calls = calls.clone();
         let status = status.clone();
@@ -41,11 +48,24 @@ fn app(route: Route, calls: Calls, status: Arc<Mutex<StatusCode>>, delay: Durati
     };
     Router::new()
         .route("/webhooks/stripe", post(handler))
-        .route_layer(WebhookLayer::new(route))
+        .route_layer(layer)
 }
 
-fn stripe_route() -> hookgate::RouteBuilder {
-    Route::builder().provider(Provider::Stripe).secret(STRIPE)
+fn stripe_verifier() -> Verifier {
+    Verifier::builder()
+        .provider(Provider::Stripe)
+        .secret(STRIPE)
+        .build()
+        .unwrap()
+}
+
+/// The Stripe route's layer under `policy`.
+fn stripe_layer(policy: PolicyBuilder) -> WebhookLayer {
+    WebhookLayer::new(stripe_verifier()).policy(policy.build().unwrap())
+}
+
+fn stripe_route() -> WebhookLayer {
+    stripe_layer(Policy::builder())
 }
 
 fn now() -> i64 {
@@ -88,12 +108,7 @@ fn ok_status() -> Arc<Mutex<StatusCode>> {
 #[tokio::test]
 async fn a_valid_event_reaches_the_handler_with_verified_webhook_filled() {
     let calls = Calls::default();
-    let app = app(
-        stripe_route().build().unwrap(),
-        calls.clone(),
-        ok_status(),
-        Duration::ZERO,
-    );
+    let app = app(stripe_route(), calls.clone(), ok_status(), Duration::ZERO);
     let body = r#"{"id":"evt_axum_1", "type":"charge.succeeded"}"#;
     let ts = now();
     let response = app.oneshot(stripe_request(body, ts)).await.unwrap();
@@ -103,7 +118,6 @@ async fn a_valid_event_reaches_the_handler_with_verified_webhook_filled() {
     assert_eq!(event.event_id, "evt_axum_1");
     assert!(!event.event_id_from_signature);
     assert_eq!(event.timestamp, Some(ts));
-    assert_eq!(event.provider, Some(Provider::Stripe));
     assert_eq!(event.body, Bytes::from(body), "the verified bytes");
     assert_eq!(
         raw,
@@ -115,7 +129,7 @@ async fn a_valid_event_reaches_the_handler_with_verified_webhook_filled() {
 #[tokio::test]
 async fn each_rejection_reaches_the_client_and_never_the_handler() {
     let calls = Calls::default();
-    let route = stripe_route().max_body(256).build().unwrap();
+    let route = stripe_layer(Policy::builder().max_body(256));
     let app = app(route, calls.clone(), ok_status(), Duration::ZERO);
     let body = r#"{"id":"evt_rej"}"#;
 
@@ -177,10 +191,7 @@ impl http_body::Body for Stalled {
 #[tokio::test]
 async fn a_stalled_body_is_408() {
     let calls = Calls::default();
-    let route = stripe_route()
-        .request_timeout(Duration::from_millis(200))
-        .build()
-        .unwrap();
+    let route = stripe_layer(Policy::builder().request_timeout(Duration::from_millis(200)));
     let app = app(route, calls.clone(), ok_status(), Duration::ZERO);
     let mut request = stripe_request("{}", now());
     *request.body_mut() = Body::new(Stalled);
@@ -193,13 +204,7 @@ async fn a_stalled_body_is_408() {
 #[tokio::test]
 async fn rate_limit_and_allow_ips() {
     let calls = Calls::default();
-    let route = stripe_route()
-        .rate_limit(RateLimit {
-            per_second: 1,
-            burst: 1,
-        })
-        .build()
-        .unwrap();
+    let route = stripe_layer(Policy::builder().rate_limit(RateLimit::new(1, 1)));
     let app1 = app(route, calls.clone(), ok_status(), Duration::ZERO);
     assert_eq!(
         app1.clone()
@@ -219,10 +224,7 @@ async fn rate_limit_and_allow_ips() {
     assert_eq!(value["error"], "rate_limited");
     assert_eq!(headers["retry-after"], "1");
 
-    let route = stripe_route()
-        .allow_ips(vec!["10.0.0.0/8".parse().unwrap()])
-        .build()
-        .unwrap();
+    let route = stripe_layer(Policy::builder().allow_ips(vec!["10.0.0.0/8".parse().unwrap()]));
     let app2 = app(route, calls.clone(), ok_status(), Duration::ZERO);
     // No known client address: fail closed.
     let (status, _, value) = json(
@@ -238,11 +240,9 @@ async fn rate_limit_and_allow_ips() {
     );
     let with_client = |ip: &str| {
         let mut request = stripe_request(&format!(r#"{{"id":"{ip}"}}"#), now());
-        request.extensions_mut().insert(ClientAddr {
-            peer: format!("{ip}:1234").parse().unwrap(),
-            client: ip.parse().unwrap(),
-            peer_trusted: false,
-        });
+        request
+            .extensions_mut()
+            .insert(ClientAddr::direct(format!("{ip}:1234").parse().unwrap()));
         request
     };
     assert_eq!(
@@ -268,7 +268,7 @@ async fn handler_5xx_releases_the_claim_and_2xx_makes_the_retry_a_duplicate() {
     let calls = Calls::default();
     let status = Arc::new(Mutex::new(StatusCode::SERVICE_UNAVAILABLE));
     let app = app(
-        stripe_route().build().unwrap(),
+        stripe_route(),
         calls.clone(),
         status.clone(),
         Duration::ZERO,
@@ -306,7 +306,7 @@ async fn handler_5xx_releases_the_claim_and_2xx_makes_the_retry_a_duplicate() {
 async fn concurrent_copies_one_handled_the_other_409() {
     let calls = Calls::default();
     let app = app(
-        stripe_route().build().unwrap(),
+        stripe_route(),
         calls.clone(),
         ok_status(),
         Duration::from_millis(300),
@@ -325,12 +325,7 @@ async fn concurrent_copies_one_handled_the_other_409() {
 #[tokio::test]
 async fn through_a_real_server() {
     let calls = Calls::default();
-    let app = app(
-        stripe_route().build().unwrap(),
-        calls.clone(),
-        ok_status(),
-        Duration::ZERO,
-    );
+    let app = app(stripe_route(), calls.clone(), ok_status(), Duration::ZERO);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -361,27 +356,34 @@ async fn through_a_real_server() {
 }
 
 #[tokio::test]
-async fn several_routes_by_path_and_unknown_paths_are_404() {
-    let github = Route::builder()
+async fn one_layer_per_route_sharing_a_store_and_a_budget() {
+    // The documented wiring: the router chooses the route, each route has its own layer, and
+    // the layers share one store and one buffer budget.
+    let store = Arc::new(MemoryStore::new(1000));
+    let budget = BufferBudget::new(1024 * 1024);
+    let github = Verifier::builder()
         .provider(Provider::Github)
         .secret("gh")
         .build()
         .unwrap();
-    let layer = WebhookLayer::with_paths([
-        ("/webhooks/stripe", stripe_route().build().unwrap()),
-        ("/webhooks/github", github),
-    ]);
     let app = Router::new()
         .route(
             "/webhooks/stripe",
-            post(|e: VerifiedWebhook| async move { e.route.to_string() }),
+            post(|e: VerifiedWebhook| async move { e.route.to_string() }).route_layer(
+                WebhookLayer::new(stripe_verifier())
+                    .store(store.clone())
+                    .buffer_budget(budget.clone()),
+            ),
         )
         .route(
             "/webhooks/github",
-            post(|e: VerifiedWebhook| async move { e.route.to_string() }),
+            post(|e: VerifiedWebhook| async move { e.route.to_string() }).route_layer(
+                WebhookLayer::new(github)
+                    .store(store.clone())
+                    .buffer_budget(budget.clone()),
+            ),
         )
-        .route("/webhooks/other", post(|| async { "unreachable" }))
-        .layer(layer);
+        .route("/health", axum::routing::get(|| async { "ok" }));
     let response = app
         .clone()
         .oneshot(stripe_request(r#"{"id":"evt_p"}"#, now()))
@@ -392,13 +394,131 @@ async fn several_routes_by_path_and_unknown_paths_are_404() {
         response.into_body().collect().await.unwrap().to_bytes(),
         "stripe"
     );
-    let mut other = stripe_request(r#"{"id":"evt_q"}"#, now());
-    *other.uri_mut() = "/webhooks/other".parse().unwrap();
-    let (status, _, value) = json(app.oneshot(other).await.unwrap()).await;
+    assert_eq!(budget.in_use(), 0, "the body's budget came back");
+    // The Stripe event is a duplicate on its route whichever service clone answers.
+    let (_, headers, _) = json(
+        app.clone()
+            .oneshot(stripe_request(r#"{"id":"evt_p"}"#, now()))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(headers["hookgate-duplicate"], "true");
+    // A GitHub request is verified as GitHub's, not Stripe's.
+    let mut wrong = stripe_request(r#"{"id":"evt_q"}"#, now());
+    *wrong.uri_mut() = "/webhooks/github".parse().unwrap();
+    let (status, _, value) = json(app.clone().oneshot(wrong).await.unwrap()).await;
     assert_eq!(
         (status.as_u16(), value["error"].as_str()),
-        (404, Some("unknown_route"))
+        (401, Some("missing_signature"))
     );
+    // Other routes are the app's own.
+    let health = app
+        .oneshot(Request::get("/health").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+/// A body that sends `chunk` bytes again and again and never ends.
+struct Endless(usize);
+
+impl http_body::Body for Endless {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(vec![
+            b'x';
+            self.0
+        ])))))
+    }
+}
+
+#[tokio::test]
+async fn a_full_buffer_budget_answers_503_overloaded_and_is_returned_afterwards() {
+    let calls = Calls::default();
+    let budget = BufferBudget::new(64 * 1024);
+    // Two apps share the budget: one whose requests wait 1 s, one whose requests wait 200 ms.
+    let patient = Policy::builder()
+        .max_body(64 * 1024)
+        .request_timeout(Duration::from_secs(1));
+    let patient = app(
+        stripe_layer(patient).buffer_budget(budget.clone()),
+        calls.clone(),
+        ok_status(),
+        Duration::ZERO,
+    );
+    let policy = Policy::builder()
+        .max_body(64 * 1024)
+        .request_timeout(Duration::from_millis(200));
+    let layer = stripe_layer(policy).buffer_budget(budget.clone());
+    let app = app(layer, calls.clone(), ok_status(), Duration::ZERO);
+
+    // A body that stalls after 40 KiB holds 40 KiB of the budget until its timeout.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1);
+    tx.send(Bytes::from(vec![b'x'; 40 * 1024])).await.unwrap();
+    let mut stalled = stripe_request("{}", now());
+    stalled.headers_mut().remove("content-length");
+    *stalled.body_mut() = Body::new(Channel(rx));
+    let holder = tokio::spawn(patient.oneshot(stalled));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(budget.in_use(), 40 * 1024);
+
+    // A second body of 40 KiB does not fit: 503 overloaded, with a Retry-After.
+    let body = format!(r#"{{"id":"evt_o","pad":"{}"}}"#, "x".repeat(40 * 1024));
+    let (status, headers, value) = json(
+        app.clone()
+            .oneshot(stripe_request(&body, now()))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), value["error"].as_str()),
+        (503, Some("overloaded"))
+    );
+    assert!(headers.contains_key("retry-after"));
+
+    // The stalled request times out, its bytes come back, and the event is then delivered.
+    let (status, _, _) = json(holder.await.unwrap().unwrap()).await;
+    assert_eq!(status, 408);
+    drop(tx);
+    assert_eq!(budget.in_use(), 0);
+    let response = app
+        .clone()
+        .oneshot(stripe_request(&body, now()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(budget.in_use(), 0);
+
+    // A body that never ends is cut at max_body, and its bytes come back too.
+    let mut endless = stripe_request("{}", now());
+    endless.headers_mut().remove("content-length");
+    *endless.body_mut() = Body::new(Endless(8 * 1024));
+    let (status, _, _) = json(app.oneshot(endless).await.unwrap()).await;
+    assert_eq!(status, 413);
+    assert_eq!(budget.in_use(), 0);
+    assert_eq!(calls.count(), 1);
+}
+
+/// A body fed by a channel: it ends when the sender is dropped.
+struct Channel(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl http_body::Body for Channel {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|c| Ok(http_body::Frame::data(c))))
+    }
 }
 
 #[tokio::test]
@@ -415,44 +535,50 @@ async fn the_extractor_without_the_layer_is_a_loud_500() {
 }
 
 #[test]
-fn the_builder_rejects_incomplete_routes_with_clear_errors() {
-    let cases: Vec<(Result<Route, RouteError>, &str)> = vec![
-        (Route::builder().provider(Provider::Stripe).build(), "route `stripe`: no secret is configured"),
+fn the_builders_reject_incomplete_routes_with_clear_errors() {
+    let cases: Vec<(Result<Verifier, VerifierError>, &str)> = vec![
+        (Verifier::builder().provider(Provider::Stripe).build(), "no secret is configured"),
+        (Verifier::builder().secret("s").build(), "set a provider preset or a custom scheme"),
         (
-            Route::builder().provider_name("strpie").secret("s").build(),
-            "unknown provider `strpie`; presets are: d3, filedgr, docextract, dataflow, stripe, github, slack, shopify, standard-webhooks, svix",
-        ),
-        (Route::builder().secret("s").build(), "route `webhook`: set a provider preset or a custom scheme"),
-        (
-            Route::builder()
+            Verifier::builder()
                 .provider(Provider::Github)
                 .scheme(hookgate::core::Scheme::builder("x-sig").build().unwrap())
                 .secret("s")
                 .build(),
-            "route `github`: set either a provider preset or a custom scheme, not both",
+            "set either a provider preset or a custom scheme, not both",
         ),
-        (Route::builder().provider(Provider::Github).secret("").build(), "route `github`: secret #1: the secret is empty"),
+        (Verifier::builder().provider(Provider::Github).secret("").build(), "secret #1: the secret is empty"),
         (
-            Route::builder().provider(Provider::Svix).secret("whsec_!!!").build(),
-            "route `svix`: secret #1: the secret is not `whsec_` followed by base64, as Standard Webhooks requires",
-        ),
-        (
-            Route::builder().provider(Provider::Github).secret("s").rate_limit(RateLimit { per_second: 0, burst: 1 }).build(),
-            "route `github`: rate_limit per_second and burst must be at least 1",
+            Verifier::builder().provider(Provider::Svix).secret("whsec_!!!").build(),
+            "secret #1: the secret is not `whsec_` followed by base64, as Standard Webhooks requires",
         ),
     ];
     for (result, message) in cases {
         assert_eq!(result.unwrap_err().to_string(), message);
     }
+    assert_eq!(
+        Policy::builder()
+            .rate_limit(RateLimit::new(0, 1))
+            .build()
+            .unwrap_err()
+            .to_string(),
+        "rate_limit per_second and burst must be at least 1"
+    );
     let custom = hookgate::core::Scheme::builder("X-Signature")
         .prefix("sha256=")
         .build()
         .unwrap();
-    let route = Route::builder()
-        .name("orders")
+    let verifier = Verifier::builder()
         .scheme(custom)
         .secret("s")
         .build()
         .unwrap();
-    assert_eq!(route.name(), "orders");
+    let layer = WebhookLayer::new(verifier).name("orders");
+    let service = tower::Layer::layer(
+        &layer,
+        tower::service_fn(|_: http::Request<http_body_util::Full<Bytes>>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+        }),
+    );
+    assert_eq!(service.name(), "orders");
 }

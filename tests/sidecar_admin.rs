@@ -40,6 +40,42 @@ fn admin_url(gate: &Hookgate, path: &str) -> String {
 }
 
 #[tokio::test]
+async fn statuses_beyond_599_are_counted_as_they_are() {
+    let upstream = Upstream::scripted(std::sync::Arc::new(|n| {
+        let status = [799, 600, 999][n % 3];
+        (
+            http::StatusCode::from_u16(status).unwrap(),
+            std::time::Duration::ZERO,
+        )
+    }))
+    .await;
+    let gate = Hookgate::start(&config(
+        "github",
+        SECRET,
+        &upstream.url("/gh"),
+        "",
+        "admin_listen = \"127.0.0.1:0\"",
+    ));
+    for (i, expected) in [799, 600, 999].into_iter().enumerate() {
+        let answer = gate
+            .post(Provider::Github, SECRET, &b"{}"[..], &format!("odd-{i}"))
+            .await;
+        assert_eq!(answer.status.as_u16(), expected, "relayed as it is");
+    }
+    let text = String::from_utf8(get(&admin_url(&gate, "/metrics")).await.body.to_vec()).unwrap();
+    for status in ["799", "600", "999"] {
+        let series = format!(r#"hookgate_responses_total{{route="github",status="{status}"}} 1"#);
+        assert!(text.contains(&series), "{series} in {text}");
+    }
+    assert!(
+        text.contains(
+            r#"hookgate_requests_total{route="github",outcome="upstream_error",error=""} 3"#
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn healthz_readyz_and_prometheus_metrics() {
     let upstream = Upstream::start().await;
     let gate = Hookgate::start(&config(
@@ -90,18 +126,21 @@ async fn healthz_readyz_and_prometheus_metrics() {
         .unwrap()
         .starts_with("text/plain"));
     let text = String::from_utf8(metrics.body.to_vec()).unwrap();
-    assert!(
-        text.contains("hookgate_requests_total{route=\"github\",status=\"200\"} 2"),
-        "{text}"
-    );
-    assert!(
-        text.contains("hookgate_requests_total{route=\"github\",status=\"401\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("hookgate_requests_total{route=\"\",status=\"404\"} 1"),
-        "{text}"
-    );
+    for series in [
+        r#"hookgate_requests_total{route="github",outcome="delivered",error=""} 1"#,
+        r#"hookgate_requests_total{route="github",outcome="duplicate",error=""} 1"#,
+        r#"hookgate_requests_total{route="github",outcome="rejected",error="invalid_signature"} 1"#,
+        r#"hookgate_requests_total{route="",outcome="rejected",error="unknown_route"} 1"#,
+        r#"hookgate_responses_total{route="github",status="200"} 2"#,
+        r#"hookgate_responses_total{route="github",status="401"} 1"#,
+        r#"hookgate_responses_total{route="",status="404"} 1"#,
+        r#"hookgate_upstream_duration_seconds_count{route="github"} 1"#,
+        r#"hookgate_request_duration_seconds_count{route="github"} 3"#,
+        r#"hookgate_buffered_bytes{route="github"} 0"#,
+        r#"hookgate_claims_in_flight{route="github"} 0"#,
+    ] {
+        assert!(text.contains(series), "{series} in {text}");
+    }
     assert!(
         text.contains("hookgate_store_entries 1"),
         "one remembered id: {text}"

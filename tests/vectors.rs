@@ -15,10 +15,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/vectors/published.json"
-);
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/published.json");
 
 /// The `provider` of the RFC 4231 vector: not a webhook provider, checked by its own test.
 const PRIMITIVE: &str = "hmac-sha256 primitive";

@@ -1,5 +1,5 @@
-//! The TOML configuration of the sidecar, turned into [`Route`]s through the same
-//! [`Route::builder`] library users call.
+//! The TOML configuration of the sidecar, turned into a [`Verifier`] and a [`Policy`] per
+//! route through the same builders library users call.
 //!
 //! Every error carries the line and column of the value at fault.
 //!
@@ -12,7 +12,7 @@
 //! provider = "github"
 //! secrets = ["It's a Secret to Everybody"]
 //! "#).unwrap();
-//! assert_eq!(config.routes[0].route.name(), "github");
+//! assert_eq!(config.routes[0].name, "github");
 //!
 //! let error = hookgate::config::Config::from_toml("[[route]]\nname = 1\n").unwrap_err();
 //! assert_eq!((error.line, error.column), (2, 8));
@@ -21,8 +21,9 @@
 mod raw;
 
 use crate::core::scheme::{Algorithm, Encoding, Scheme, SchemeError};
-use crate::core::{EventIdSpec, Provider, Secret};
-use crate::route::{OnStoreError, RateLimit, Route};
+use crate::core::{EventIdSpec, Provider, Secret, Verifier};
+use crate::defaults;
+use crate::policy::{OnStoreError, Policy, RateLimit};
 use http::Uri;
 use ipnet::IpNet;
 use raw::{RawConfig, RawRoute, RawScheme};
@@ -32,9 +33,6 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 use toml::Spanned;
-
-/// Time between the upstream timeout and the expiry of an unfinished claim.
-const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 
 /// A loaded, checked configuration.
 ///
@@ -101,14 +99,48 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Bound on the upstream's answer.
     pub upstream_timeout: Duration,
-    /// Connections served at once; more wait to be accepted. With `max_body`, this bounds
-    /// the memory clients can make the sidecar hold.
+    /// Connections served at once; more wait to be accepted.
     pub max_connections: usize,
+    /// All request bodies buffered at once, across every connection and HTTP/2 stream.
+    pub max_buffered: u64,
+    /// How log lines are written.
+    pub log_format: LogFormat,
     /// Worker threads, each with its own event loop and upstream pool (default: one per
     /// core).
     pub workers: usize,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
+}
+
+/// How the sidecar writes its log lines (`[server] log_format`, or `--log-format`).
+///
+/// ```
+/// use hookgate::config::LogFormat;
+/// assert_eq!("json".parse::<LogFormat>().unwrap(), LogFormat::Json);
+/// assert!("xml".parse::<LogFormat>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// Human-readable lines; fields from requests are escaped.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!(
+                "log_format must be \"text\" or \"json\", not `{other}`"
+            )),
+        }
+    }
 }
 
 /// `[store]`: where event ids are remembered.
@@ -160,12 +192,17 @@ pub struct StoreConfig {
 /// let github = &config.routes[0];
 /// assert_eq!(github.upstream, "http://127.0.0.1:3000/github");
 /// // Claims outlive the upstream timeout by a margin.
-/// assert_eq!(github.route.claim_timeout(), std::time::Duration::from_secs(15));
+/// assert_eq!(github.policy.claim_timeout(), std::time::Duration::from_secs(15));
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RouteConfig {
-    /// The verification route.
-    pub route: Route,
+    /// The route's name (`Hookgate-Route`, logs, metrics, store keys).
+    pub name: String,
+    /// What verifies the route's requests.
+    pub verifier: Verifier,
+    /// Bounds, client addresses, rate limit and deduplication.
+    pub policy: Policy,
     /// The exact request path.
     pub path: String,
     /// Where verified webhooks are forwarded.
@@ -270,11 +307,11 @@ impl Config {
             })?),
             None => None,
         };
-        let max_body = opt_size(src, &server.max_body)?.unwrap_or(crate::route::DEFAULT_MAX_BODY);
-        let request_timeout = opt_duration(src, &server.request_timeout)?
-            .unwrap_or(crate::route::DEFAULT_REQUEST_TIMEOUT);
+        let max_body = opt_size(src, &server.max_body)?.unwrap_or(defaults::MAX_BODY);
+        let request_timeout =
+            opt_duration(src, &server.request_timeout)?.unwrap_or(defaults::REQUEST_TIMEOUT);
         let upstream_timeout =
-            opt_duration(src, &server.upstream_timeout)?.unwrap_or(Duration::from_secs(30));
+            opt_duration(src, &server.upstream_timeout)?.unwrap_or(defaults::UPSTREAM_TIMEOUT);
         let trusted_proxies = nets(src, server.trusted_proxies.as_ref())?;
         let workers = match &server.workers {
             Some(v) if *v.get_ref() == 0 => return Err(src.at(v, "workers must be at least 1")),
@@ -286,7 +323,20 @@ impl Config {
                 return Err(src.at(v, "max_connections must be at least 1"))
             }
             Some(v) => *v.get_ref(),
-            None => 4096,
+            None => defaults::MAX_CONNECTIONS,
+        };
+        let max_buffered = opt_size(src, &server.max_buffered)?.unwrap_or(defaults::MAX_BUFFERED);
+        if max_buffered < max_body {
+            let at = server.max_buffered.as_ref().or(server.max_body.as_ref());
+            let message = "max_buffered must be at least max_body: a body that fits no budget could never be received";
+            return Err(match at {
+                Some(v) => src.at(v, message),
+                None => src.error(0..0, message),
+            });
+        }
+        let log_format = match &server.log_format {
+            Some(v) => v.get_ref().parse().map_err(|e: String| src.at(v, e))?,
+            None => LogFormat::Text,
         };
         let server = ServerConfig {
             listen,
@@ -295,6 +345,8 @@ impl Config {
             request_timeout,
             upstream_timeout,
             max_connections,
+            max_buffered,
+            log_format,
             workers,
             trusted_proxies,
         };
@@ -319,21 +371,15 @@ impl Config {
         }
         let on_store_error = match &raw_store.on_store_error {
             None => OnStoreError::Reject,
-            Some(v) => match v.get_ref().as_str() {
-                "reject" => OnStoreError::Reject,
-                "allow" => OnStoreError::Allow,
-                other => {
-                    return Err(src.at(
-                        v,
-                        format!("on_store_error must be \"reject\" or \"allow\", not `{other}`"),
-                    ))
-                }
-            },
+            Some(v) => v
+                .get_ref()
+                .parse()
+                .map_err(|e: crate::policy::UnknownOnStoreError| src.at(v, e.to_string()))?,
         };
         let capacity = match &raw_store.capacity {
             Some(v) if *v.get_ref() == 0 => return Err(src.at(v, "capacity must be at least 1")),
             Some(v) => *v.get_ref(),
-            None => 1_000_000,
+            None => defaults::STORE_CAPACITY,
         };
         let store = StoreConfig {
             capacity,
@@ -346,10 +392,10 @@ impl Config {
         let mut routes = Vec::with_capacity(raw_routes.len());
         for raw_route in &raw_routes {
             let rc = build_route(src, raw_route, &server, &store)?;
-            if !names.insert(rc.route.name().to_owned()) {
+            if !names.insert(rc.name.clone()) {
                 return Err(src.at(
                     &raw_route.name,
-                    format!("route name `{}` is used twice", rc.route.name()),
+                    format!("route name `{}` is used twice", rc.name),
                 ));
             }
             if !paths.insert(rc.path.clone()) {
@@ -412,7 +458,7 @@ fn build_route(
         }
     }
 
-    let mut builder = Route::builder().name(name);
+    let mut verifier = Verifier::builder();
     match (&raw.provider, &raw.scheme) {
         (Some(provider), None) => {
             let preset = Provider::from_name(provider.get_ref()).ok_or_else(|| {
@@ -426,9 +472,9 @@ fn build_route(
                     ),
                 )
             })?;
-            builder = builder.provider(preset);
+            verifier = verifier.provider(preset);
         }
-        (None, Some(scheme)) => builder = builder.scheme(custom_scheme(src, scheme)?),
+        (None, Some(scheme)) => verifier = verifier.scheme(custom_scheme(src, scheme)?),
         (Some(provider), Some(_)) => {
             return Err(src.at(provider, "set either provider or [route.scheme], not both"))
         }
@@ -446,10 +492,10 @@ fn build_route(
             )
         })?;
     for secret in secrets.get_ref() {
-        builder = builder.secret(resolve_secret(src, secret)?);
+        verifier = verifier.secret(resolve_secret(src, secret)?);
     }
     if let Some(tolerance) = opt_duration(src, &raw.tolerance)? {
-        builder = builder.tolerance(tolerance);
+        verifier = verifier.tolerance(tolerance);
     }
     if let Some(event_id) = &raw.event_id {
         let list = match event_id.get_ref() {
@@ -457,33 +503,55 @@ fn build_route(
             raw::OneOrMany::Many(v) => v.clone(),
         };
         let spec = EventIdSpec::parse(&list).map_err(|e| src.at(event_id, e.to_string()))?;
-        builder = builder.event_id(spec);
+        verifier = verifier.event_id(spec);
     }
+    let verifier = verifier
+        .build()
+        .map_err(|e| src.at(&raw.name, format!("route `{name}`: {e}")))?;
+
+    let mut policy = Policy::builder();
     if let Some(ttl) = opt_duration(src, &raw.dedup_ttl)? {
-        builder = builder.dedup_ttl(ttl);
+        policy = policy.dedup_ttl(ttl);
     }
     if raw.dedup.as_ref().is_some_and(|d| !*d.get_ref()) {
-        builder = builder.without_dedup();
+        policy = policy.without_dedup();
     }
     if let Some(limit) = &raw.rate_limit {
         let l = limit.get_ref();
-        builder = builder.rate_limit(RateLimit {
-            per_second: l.per_second,
-            burst: l.burst.unwrap_or(l.per_second),
-        });
+        policy = policy.rate_limit(RateLimit::new(
+            l.per_second,
+            l.burst.unwrap_or(l.per_second),
+        ));
     }
     if raw.allow_ips.is_some() {
-        builder = builder.allow_ips(nets(src, raw.allow_ips.as_ref())?);
+        policy = policy.allow_ips(nets(src, raw.allow_ips.as_ref())?);
     }
-    let route = builder
-        .max_body(opt_size(src, &raw.max_body)?.unwrap_or(server.max_body))
+    let max_body = opt_size(src, &raw.max_body)?.unwrap_or(server.max_body);
+    if max_body > server.max_buffered {
+        if let Some(v) = &raw.max_body {
+            return Err(src.at(v, "max_body must be at most [server] max_buffered"));
+        }
+    }
+    let policy = policy
+        .max_body(max_body)
         .request_timeout(server.request_timeout)
-        .claim_timeout(server.upstream_timeout + CLAIM_MARGIN)
+        .claim_timeout(server.upstream_timeout + defaults::CLAIM_MARGIN)
         .on_store_error(store.on_store_error)
         .build()
-        .map_err(|e| src.at(&raw.name, e.to_string()))?;
+        .map_err(|e| {
+            let at = match e {
+                crate::policy::PolicyError::RateLimit => raw.rate_limit.as_ref().map(Spanned::span),
+                _ => raw.max_body.as_ref().map(Spanned::span),
+            };
+            src.error(
+                at.unwrap_or_else(|| raw.name.span()),
+                format!("route `{name}`: {e}"),
+            )
+        })?;
     Ok(RouteConfig {
-        route,
+        name: name.to_owned(),
+        verifier,
+        policy,
         path,
         upstream,
     })

@@ -22,6 +22,8 @@ pub(super) struct RawServer {
     pub trusted_proxies: Option<Spanned<Vec<Spanned<String>>>>,
     pub max_connections: Option<Spanned<usize>>,
     pub workers: Option<Spanned<usize>>,
+    pub max_buffered: Option<Spanned<Size>>,
+    pub log_format: Option<Spanned<String>>,
     pub tls: Option<Spanned<toml::Value>>,
 }
 

@@ -3,6 +3,7 @@
 //! Nothing here touches a socket, a clock or a runtime: the verifier is a plain function of
 //! `(headers, body, now)`, so every rule can be tested with values.
 
+mod builder;
 pub mod event_id;
 mod key;
 pub mod presets;
@@ -11,6 +12,7 @@ pub mod scheme;
 mod sign;
 mod verify;
 
+pub use builder::VerifierBuilder;
 pub use event_id::{EventIdSource, EventIdSpec};
 pub use key::{KeyError, Secret};
 pub use presets::Provider;

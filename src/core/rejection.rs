@@ -65,6 +65,13 @@ pub enum Rejection {
         /// When the other delivery's claim expires at the latest.
         retry_after: Duration,
     },
+    /// Every byte of the `max_buffered` budget is held by other requests' bodies, and none
+    /// came free within `request_timeout`: the provider retries later.
+    #[error("the gateway is busy receiving other requests; retry later")]
+    Overloaded {
+        /// When to retry.
+        retry_after: Duration,
+    },
     /// The seen-event store could not be reached, so a replay could not be ruled out.
     #[error("the seen-event store is unavailable")]
     StoreUnavailable,
@@ -91,7 +98,9 @@ impl Rejection {
             | Rejection::TimestampOutOfTolerance => StatusCode::UNAUTHORIZED,
             Rejection::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Rejection::InFlight { .. } => StatusCode::CONFLICT,
-            Rejection::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Rejection::Overloaded { .. } | Rejection::StoreUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Rejection::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             Rejection::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
         }
@@ -111,6 +120,7 @@ impl Rejection {
             Rejection::TimestampOutOfTolerance => "timestamp_out_of_tolerance",
             Rejection::RateLimited { .. } => "rate_limited",
             Rejection::InFlight { .. } => "in_flight",
+            Rejection::Overloaded { .. } => "overloaded",
             Rejection::StoreUnavailable => "store_unavailable",
             Rejection::UpstreamUnavailable => "upstream_unavailable",
             Rejection::UpstreamTimeout => "upstream_timeout",
@@ -121,7 +131,9 @@ impl Rejection {
     /// rejection carries one.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            Rejection::RateLimited { retry_after } | Rejection::InFlight { retry_after } => {
+            Rejection::RateLimited { retry_after }
+            | Rejection::InFlight { retry_after }
+            | Rejection::Overloaded { retry_after } => {
                 let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 Some(secs.max(1))
             }

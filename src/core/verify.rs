@@ -66,6 +66,7 @@ pub struct Verified {
 /// ```
 #[derive(Clone)]
 pub struct Verifier {
+    provider: Option<super::Provider>,
     scheme: Scheme,
     keys: Vec<MacState>,
     tolerance: Option<Duration>,
@@ -75,6 +76,7 @@ pub struct Verifier {
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
+            .field("provider", &self.provider)
             .field("scheme", &self.scheme)
             .field("keys", &self.keys.len())
             .field("tolerance", &self.tolerance)
@@ -104,6 +106,12 @@ pub enum VerifierError {
         /// What is wrong with it.
         source: KeyError,
     },
+    /// Neither a provider preset nor a custom scheme was given.
+    #[error("set a provider preset or a custom scheme")]
+    NoScheme,
+    /// Both a provider preset and a custom scheme were given.
+    #[error("set either a provider preset or a custom scheme, not both")]
+    ProviderAndScheme,
     /// The scheme contradicts itself.
     #[error(transparent)]
     Scheme(#[from] super::scheme::SchemeError),
@@ -135,11 +143,22 @@ impl Verifier {
             return Err(VerifierError::NoSecret);
         }
         Ok(Verifier {
+            provider: None,
             scheme,
             keys,
             tolerance,
             event_id,
         })
+    }
+
+    /// The provider preset the scheme comes from, when built from one.
+    pub fn provider(&self) -> Option<super::Provider> {
+        self.provider
+    }
+
+    pub(crate) fn with_provider(mut self, provider: super::Provider) -> Self {
+        self.provider = Some(provider);
+        self
     }
 
     /// The scheme this verifier checks.

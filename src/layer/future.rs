@@ -7,13 +7,14 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// Response future of [`WebhookService`](super::WebhookService).
 ///
 /// ```
-/// use hookgate::{core::Provider, Route, WebhookLayer};
+/// use hookgate::core::{Provider, Verifier};
+/// use hookgate::WebhookLayer;
 /// use tower::{Layer, Service};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let route = Route::builder().provider(Provider::Github).secret("s").build().unwrap();
+/// let verifier = Verifier::builder().provider(Provider::Github).secret("s").build().unwrap();
 /// type Body = http_body_util::Full<bytes::Bytes>;
-/// let mut service = WebhookLayer::new(route).layer(tower::service_fn(|_: http::Request<Body>| async {
+/// let mut service = WebhookLayer::new(verifier).layer(tower::service_fn(|_: http::Request<Body>| async {
 ///     Ok::<_, std::convert::Infallible>(http::Response::new(Body::default()))
 /// }));
 /// let future: hookgate::layer::ResponseFuture<_> = service.call(http::Request::get("/").body(Body::default()).unwrap());

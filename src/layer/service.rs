@@ -1,95 +1,97 @@
-use super::{ResponseFuture, DUPLICATE_HEADER};
-use crate::core::Rejection;
-use crate::route::{OnStoreError, Route};
-use crate::store::{Claim, ClaimToken, SeenStore};
-use crate::webhook::ClientAddr;
-use bytes::Bytes;
+use super::budget::{BufferBudget, Reservation};
+use super::{ResponseBody, ResponseFuture, DUPLICATE_HEADER};
+use crate::core::{Rejection, Verifier};
+use crate::metrics::{self, Outcome};
+use crate::policy::{OnStoreError, Policy};
+use crate::store::{Claim, ClaimToken, SeenStore, StoreKey};
+use crate::webhook::{ClientAddr, VerifiedWebhook};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
-use std::collections::HashMap;
+use http_body_util::{BodyExt, Full};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 use tower_service::Service;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The response body of [`WebhookService`]: the inner service's body, or hookgate's own JSON.
+/// The middleware service made by [`WebhookLayer`](super::WebhookLayer): it buffers the
+/// body, verifies it, rate-limits and claims the event id, then calls the inner service with
+/// the buffered body (`Request<Full<Bytes>>`, the [`VerifiedWebhook`] in its extensions), and
+/// commits or releases the claim from the inner response.
 ///
 /// ```
-/// use http_body_util::{Either, Full};
-/// let body: hookgate::layer::ResponseBody<String> = Either::Right(Full::new(bytes::Bytes::from_static(b"{}")));
-/// ```
-pub type ResponseBody<B> = Either<B, Full<Bytes>>;
-
-/// The middleware service made by [`WebhookLayer`](super::WebhookLayer).
-///
-/// ```
-/// use hookgate::{core::Provider, Route, WebhookLayer};
+/// use hookgate::core::{Provider, Verifier};
+/// use hookgate::WebhookLayer;
 /// use tower::Layer;
 ///
-/// let route = Route::builder().provider(Provider::Github).secret("s").build().unwrap();
-/// let service = WebhookLayer::new(route).layer(tower::service_fn(|_: http::Request<String>| async {
-///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
-/// }));
-/// assert_eq!(service.route_for("/any").unwrap().name(), "github");
+/// let verifier = Verifier::builder().provider(Provider::Github).secret("s").build().unwrap();
+/// let service = WebhookLayer::new(verifier).layer(tower::service_fn(
+///     |_: http::Request<http_body_util::Full<bytes::Bytes>>| async {
+///         Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+///     },
+/// ));
+/// assert_eq!(service.name(), "github");
 /// ```
 #[derive(Clone)]
 pub struct WebhookService<S> {
     inner: S,
-    routing: Routing,
-    store: Arc<dyn SeenStore>,
+    shared: Arc<Shared>,
 }
 
-/// Which route a request is verified against.
-#[derive(Clone, Debug)]
-pub(crate) enum Routing {
-    /// Every request (the layer sits on one route, which the router already matched).
-    Single(Route),
-    /// By exact path; other paths are 404 `unknown_route`.
-    ByPath(Arc<HashMap<String, Route>>),
-}
-
-impl Routing {
-    fn route_for(&self, path: &str) -> Option<&Route> {
-        match self {
-            Routing::Single(route) => Some(route),
-            Routing::ByPath(routes) => routes.get(path),
-        }
-    }
+/// What every request of one route shares.
+pub(crate) struct Shared {
+    pub(crate) name: Arc<str>,
+    pub(crate) verifier: Verifier,
+    pub(crate) policy: Policy,
+    pub(crate) store: Arc<dyn SeenStore>,
+    pub(crate) budget: BufferBudget,
 }
 
 impl<S> std::fmt::Debug for WebhookService<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookService")
-            .field("routing", &self.routing)
+            .field("name", &self.shared.name)
+            .field("verifier", &self.shared.verifier)
+            .field("policy", &self.shared.policy)
             .finish_non_exhaustive()
     }
 }
 
 impl<S> WebhookService<S> {
-    pub(crate) fn new(inner: S, routing: Routing, store: Arc<dyn SeenStore>) -> Self {
-        WebhookService {
-            inner,
-            routing,
-            store,
-        }
+    pub(crate) fn new(inner: S, shared: Arc<Shared>) -> Self {
+        WebhookService { inner, shared }
     }
 
-    /// The route for requests to `path`, if any.
-    pub fn route_for(&self, path: &str) -> Option<&Route> {
-        self.routing.route_for(path)
+    /// The route's name (in logs, metrics, store keys and `Hookgate-Route`).
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consuming this one.
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for WebhookService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<Full<Bytes>>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    ReqBody: Body + From<Bytes> + Send + 'static,
+    ReqBody: Body + Send + 'static,
     ReqBody::Data: Send,
     ReqBody::Error: Into<BoxError>,
     ResBody: Send + 'static,
@@ -103,107 +105,125 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let Some(route) = self.routing.route_for(request.uri().path()).cloned() else {
-            tracing::info!(
-                path = request.uri().path(),
-                "no webhook route for this path"
-            );
-            let response = Rejection::UnknownRoute
-                .to_response::<Full<Bytes>>()
-                .map(Either::Right);
-            return ResponseFuture::new(std::future::ready(Ok(response)));
-        };
         // The readied service is the one to call; leave a fresh clone in its place.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        let store = self.store.clone();
-        ResponseFuture::new(handle(inner, route, store, request))
+        ResponseFuture::new(handle(inner, self.shared.clone(), request))
     }
 }
 
-fn reject<B>(route: &Route, rejection: Rejection) -> Response<ResponseBody<B>> {
-    tracing::info!(
-        route = route.name(),
-        status = rejection.status().as_u16(),
-        error = rejection.code(),
-        "rejected"
-    );
-    rejection.to_response::<Full<Bytes>>().map(Either::Right)
-}
-
+/// One request through the route, from its arrival to the inner service's answer.
 async fn handle<S, ReqBody, ResBody>(
     mut inner: S,
-    route: Route,
-    store: Arc<dyn SeenStore>,
+    shared: Arc<Shared>,
     request: Request<ReqBody>,
 ) -> Result<Response<ResponseBody<ResBody>>, S::Error>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ReqBody: Body + From<Bytes>,
+    S: Service<Request<Full<Bytes>>, Response = Response<ResBody>>,
+    ReqBody: Body,
     ReqBody::Error: Into<BoxError>,
 {
+    let started = Instant::now();
+    let route = &*shared.name;
+    let policy = &shared.policy;
+    let reject = |rejection: Rejection| {
+        tracing::info!(
+            route,
+            status = rejection.status().as_u16(),
+            error = rejection.code(),
+            "rejected"
+        );
+        let response = rejection.to_response::<Bytes>().map(ResponseBody::own);
+        metrics::request(
+            route,
+            Outcome::Rejected(rejection.code()),
+            response.status(),
+            started.elapsed(),
+        );
+        Ok(response)
+    };
+
     if request.method() != Method::POST {
-        return Ok(reject(&route, Rejection::MethodNotAllowed));
+        return reject(Rejection::MethodNotAllowed);
     }
     let client = request.extensions().get::<ClientAddr>().map(|c| c.client);
-    if !route.allows(client) {
-        return Ok(reject(&route, Rejection::IpNotAllowed));
+    if !policy.allows(client) {
+        return reject(Rejection::IpNotAllowed);
     }
 
     let (mut parts, body) = request.into_parts();
-    let body = match read_body(&route, &parts.headers, body).await {
+    let mut held = Held {
+        reservation: shared.budget.reservation(),
+        route: shared.name.clone(),
+        counted: 0,
+    };
+    let body = match read_body(policy, &parts.headers, body, &mut held.reservation).await {
         Ok(body) => body,
-        Err(rejection) => return Ok(reject(&route, rejection)),
+        Err(rejection) => return reject(rejection),
     };
+    held.count();
 
-    let verified = match route.verify(&parts.headers, body, SystemTime::now()) {
+    let verified = match shared
+        .verifier
+        .verify(&parts.headers, &body, SystemTime::now())
+    {
         Ok(verified) => verified,
-        Err(rejection) => return Ok(reject(&route, rejection)),
+        Err(rejection) => return reject(rejection),
     };
-    if let Err(wait) = route.check_rate() {
-        return Ok(reject(&route, Rejection::RateLimited { retry_after: wait }));
+    if let Err(wait) = policy.check_rate() {
+        return reject(Rejection::RateLimited { retry_after: wait });
     }
 
     let mut claim = None;
-    if let Some(ttl) = route.dedup_ttl() {
-        let key = format!("{}:{}", route.name(), verified.event_id);
-        match store.claim(&key, route.claim_timeout()).await {
-            Ok(Claim::New(token)) => {
-                claim = Some(ClaimGuard {
-                    store: store.clone(),
-                    key,
-                    token,
-                    ttl,
-                    settled: false,
-                })
+    if let Some(ttl) = policy.dedup_ttl() {
+        let key = StoreKey::new(route, &verified.event_id);
+        match shared.store.claim(&key, policy.claim_timeout()).await {
+            Ok(Claim::New(token)) => claim = Some(ClaimGuard::new(&shared, key, token, ttl)),
+            Ok(Claim::Delivered) => {
+                tracing::debug!(route, event_id = ?verified.event_id, "duplicate");
+                let response = duplicate(&verified.event_id);
+                metrics::request(
+                    route,
+                    Outcome::Duplicate,
+                    response.status(),
+                    started.elapsed(),
+                );
+                return Ok(response);
             }
-            Ok(Claim::Delivered) => return Ok(duplicate(&route, &verified.event_id)),
             Ok(Claim::InFlight { retry_after }) => {
-                return Ok(reject(&route, Rejection::InFlight { retry_after }));
+                return reject(Rejection::InFlight { retry_after });
             }
-            Err(error) => match route.on_store_error() {
-                OnStoreError::Reject => {
-                    tracing::warn!(route = route.name(), %error, "seen-event store unavailable");
-                    return Ok(reject(&route, Rejection::StoreUnavailable));
-                }
+            Err(error) => match policy.on_store_error() {
                 OnStoreError::Allow => {
-                    tracing::warn!(route = route.name(), %error, "seen-event store unavailable, delivering without dedup");
+                    tracing::warn!(route, %error, "seen-event store unavailable, delivering without dedup");
+                }
+                // Fail closed, whatever a future variant adds.
+                _ => {
+                    tracing::warn!(route, %error, "seen-event store unavailable");
+                    return reject(Rejection::StoreUnavailable);
                 }
             },
         }
     }
 
     // The inner service sees one coherent, fully buffered request.
-    let body = verified.body.clone();
-    let event_id = verified.event_id.clone();
     parts.headers.remove(TRANSFER_ENCODING);
     parts
         .headers
         .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    parts.extensions.insert(verified);
+    let event_id = verified.event_id.clone();
+    parts.extensions.insert(VerifiedWebhook {
+        route: shared.name.clone(),
+        event_id: verified.event_id,
+        event_id_from_signature: verified.event_id_from_signature,
+        timestamp: verified.timestamp,
+        body: body.clone(),
+    });
+    let upstream_started = Instant::now();
     let response = inner
-        .call(Request::from_parts(parts, ReqBody::from(body)))
+        .call(Request::from_parts(parts, Full::new(body)))
         .await;
+    metrics::upstream(route, upstream_started.elapsed());
 
     let status = response.as_ref().map(Response::status).ok();
     let delivered = status.is_some_and(|s| s.is_success());
@@ -211,20 +231,36 @@ where
         claim.settle(delivered).await;
     }
     tracing::debug!(
-        route = route.name(),
-        event_id = %event_id,
+        route,
+        event_id = ?event_id,
         status = status.map(|s| s.as_u16()),
         "delivered"
     );
-    response.map(|r| r.map(Either::Left))
+    if let Some(status) = status {
+        let outcome = if delivered {
+            Outcome::Delivered
+        } else {
+            Outcome::UpstreamError
+        };
+        metrics::request(route, outcome, status, started.elapsed());
+    }
+    drop(held);
+    response.map(|r| r.map(ResponseBody::inner))
 }
 
-async fn read_body<B>(route: &Route, headers: &http::HeaderMap, body: B) -> Result<Bytes, Rejection>
+/// Reads the whole body, bounded by `max_body`, by the request timeout, and by the buffer
+/// budget (every byte is reserved before it is kept).
+async fn read_body<B>(
+    policy: &Policy,
+    headers: &HeaderMap,
+    body: B,
+    reservation: &mut Reservation,
+) -> Result<Bytes, Rejection>
 where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let max = route.max_body();
+    let max = policy.max_body();
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -232,23 +268,71 @@ where
     if declared.is_some_and(|len| len > max) {
         return Err(Rejection::BodyTooLarge);
     }
-    let limit = usize::try_from(max).unwrap_or(usize::MAX);
-    match tokio::time::timeout(route.request_timeout(), Limited::new(body, limit).collect()).await {
-        Err(_elapsed) => Err(Rejection::RequestTimeout),
-        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(Rejection::BodyTooLarge)
-        }
-        Ok(Err(_)) => Err(Rejection::BadRequest),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    let deadline = tokio::time::Instant::now() + policy.request_timeout();
+    let overloaded = || Rejection::Overloaded {
+        retry_after: crate::defaults::OVERLOADED_RETRY_AFTER,
+    };
+    let declared = declared.and_then(|len| usize::try_from(len).ok());
+    if let Some(len) = declared {
+        let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
+        reservation
+            .grow_to(len, wait)
+            .await
+            .map_err(|_| overloaded())?;
     }
+
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    let mut body = std::pin::pin!(body);
+    // One frame is handed on as it is; several are joined once, into a buffer of the declared
+    // length where there is one.
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<BytesMut> = None;
+    let mut len = 0usize;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_elapsed) => return Err(Rejection::RequestTimeout),
+            Ok(None) => break,
+            Ok(Some(Err(_))) => return Err(Rejection::BadRequest),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        // Trailers carry nothing hookgate verifies.
+        let Ok(mut data) = frame.into_data() else {
+            continue;
+        };
+        let size = data.remaining();
+        len = len.saturating_add(size);
+        if len > max {
+            return Err(Rejection::BodyTooLarge);
+        }
+        let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
+        reservation
+            .grow_to(len, wait)
+            .await
+            .map_err(|_| overloaded())?;
+        let chunk = data.copy_to_bytes(size);
+        if let Some(joined) = &mut joined {
+            joined.put(chunk);
+        } else if let Some(head) = first.take() {
+            let mut buffer = BytesMut::with_capacity(declared.unwrap_or(0).max(len));
+            buffer.put(head);
+            buffer.put(chunk);
+            joined = Some(buffer);
+        } else {
+            first = Some(chunk);
+        }
+    }
+    Ok(match (joined, first) {
+        (Some(joined), _) => joined.freeze(),
+        (None, Some(first)) => first,
+        (None, None) => Bytes::new(),
+    })
 }
 
-fn duplicate<B>(route: &Route, event_id: &str) -> Response<ResponseBody<B>> {
-    tracing::debug!(route = route.name(), event_id, "duplicate");
+fn duplicate<B>(event_id: &str) -> Response<ResponseBody<B>> {
     let body =
         serde_json::to_vec(&serde_json::json!({"status": "duplicate", "event_id": event_id}))
             .expect("a map of strings always serializes");
-    let mut response = Response::new(Either::Right(Full::new(Bytes::from(body))));
+    let mut response = Response::new(ResponseBody::own(Bytes::from(body)));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -256,24 +340,60 @@ fn duplicate<B>(route: &Route, event_id: &str) -> Response<ResponseBody<B>> {
     response
 }
 
+/// A request's buffered bytes, reported in the route's gauge while they are held.
+struct Held {
+    reservation: Reservation,
+    route: Arc<str>,
+    counted: usize,
+}
+
+impl Held {
+    fn count(&mut self) {
+        self.counted = self.reservation.bytes();
+        metrics::buffered(&self.route, self.counted as f64);
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.counted > 0 {
+            metrics::buffered(&self.route, -(self.counted as f64));
+        }
+    }
+}
+
 /// A claim that is released if the delivery is abandoned (the client hung up, the future was
 /// dropped) before it was settled.
 struct ClaimGuard {
     store: Arc<dyn SeenStore>,
-    key: String,
+    route: Arc<str>,
+    key: Option<StoreKey>,
     token: ClaimToken,
-    ttl: std::time::Duration,
-    settled: bool,
+    ttl: Duration,
 }
 
 impl ClaimGuard {
+    fn new(shared: &Shared, key: StoreKey, token: ClaimToken, ttl: Duration) -> Self {
+        metrics::claims(&shared.name, 1.0);
+        ClaimGuard {
+            store: shared.store.clone(),
+            route: shared.name.clone(),
+            key: Some(key),
+            token,
+            ttl,
+        }
+    }
+
     /// Commits the id for the route's `dedup_ttl` after a delivery, releases it otherwise.
     async fn settle(mut self, delivered: bool) {
-        self.settled = true;
+        let Some(key) = self.key.take() else {
+            return;
+        };
+        metrics::claims(&self.route, -1.0);
         let result = if delivered {
-            self.store.commit(&self.key, self.token, self.ttl).await
+            self.store.commit(&key, self.token, self.ttl).await
         } else {
-            self.store.release(&self.key, self.token).await
+            self.store.release(&key, self.token).await
         };
         if let Err(error) = result {
             // A failed commit means a later copy may be delivered again once the claim
@@ -285,12 +405,12 @@ impl ClaimGuard {
 
 impl Drop for ClaimGuard {
     fn drop(&mut self) {
-        if self.settled {
+        let Some(key) = self.key.take() else {
             return;
-        }
+        };
+        metrics::claims(&self.route, -1.0);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let store = self.store.clone();
-            let key = std::mem::take(&mut self.key);
             let token = self.token;
             runtime.spawn(async move {
                 let _ = store.release(&key, token).await;

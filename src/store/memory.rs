@@ -1,6 +1,6 @@
 //! The embedded store: a bounded moka cache with LRU eviction.
 
-use super::{Claim, ClaimToken, SeenStore, StoreFuture};
+use super::{Claim, ClaimToken, SeenStore, StoreFuture, StoreKey};
 use moka::ops::compute::{CompResult, Op};
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
@@ -32,8 +32,8 @@ impl Seen {
 /// (only verified requests make keys, so an attacker cannot aim at one either).
 type KeyDigest = u128;
 
-fn digest(key: &str) -> KeyDigest {
-    let hash = Sha256::digest(key.as_bytes());
+fn digest(key: &StoreKey) -> KeyDigest {
+    let hash = Sha256::digest(key.as_str().as_bytes());
     u128::from_le_bytes(hash[..16].try_into().expect("SHA-256 is 32 bytes"))
 }
 
@@ -43,17 +43,18 @@ fn digest(key: &str) -> KeyDigest {
 /// the cache is full, which would let a replay of that event through.
 ///
 /// ```
-/// use hookgate::store::{Claim, MemoryStore, SeenStore};
+/// use hookgate::store::{Claim, MemoryStore, SeenStore, StoreKey};
 /// use std::time::Duration;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = MemoryStore::new(1_000);
-/// let Claim::New(token) = store.claim("stripe:evt_1", Duration::from_secs(35)).await.unwrap() else {
+/// let key = StoreKey::new("stripe", "evt_1");
+/// let Claim::New(token) = store.claim(&key, Duration::from_secs(35)).await.unwrap() else {
 ///     panic!("first claim is new");
 /// };
-/// assert!(matches!(store.claim("stripe:evt_1", Duration::from_secs(35)).await.unwrap(), Claim::InFlight { .. }));
-/// store.commit("stripe:evt_1", token, Duration::from_secs(3600)).await.unwrap();
-/// assert_eq!(store.claim("stripe:evt_1", Duration::from_secs(35)).await.unwrap(), Claim::Delivered);
+/// assert!(matches!(store.claim(&key, Duration::from_secs(35)).await.unwrap(), Claim::InFlight { .. }));
+/// store.commit(&key, token, Duration::from_secs(3600)).await.unwrap();
+/// assert_eq!(store.claim(&key, Duration::from_secs(35)).await.unwrap(), Claim::Delivered);
 /// # });
 /// ```
 pub struct MemoryStore {
@@ -82,7 +83,7 @@ impl MemoryStore {
     }
 
     /// Claims synchronously (the memory store never waits).
-    pub fn claim_now(&self, key: &str, in_flight_ttl: Duration) -> Claim {
+    pub fn claim_now(&self, key: &StoreKey, in_flight_ttl: Duration) -> Claim {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
         let claimed = Seen::InFlight {
@@ -114,13 +115,13 @@ impl MemoryStore {
 
     /// Commits synchronously. An upstream 2xx means the event was delivered, so the id is
     /// remembered even if this claim had expired meanwhile.
-    pub fn commit_now(&self, key: &str, ttl: Duration) {
+    pub fn commit_now(&self, key: &StoreKey, ttl: Duration) {
         let until = Instant::now() + ttl;
         self.cache.insert(digest(key), Seen::Delivered { until });
     }
 
     /// Releases synchronously, only if `token` still holds the claim.
-    pub fn release_now(&self, key: &str, token: ClaimToken) {
+    pub fn release_now(&self, key: &StoreKey, token: ClaimToken) {
         self.cache
             .entry(digest(key))
             .and_compute_with(|existing| match existing {
@@ -145,14 +146,14 @@ impl MemoryStore {
 }
 
 impl SeenStore for MemoryStore {
-    fn claim<'a>(&'a self, key: &'a str, in_flight_ttl: Duration) -> StoreFuture<'a, Claim> {
+    fn claim<'a>(&'a self, key: &'a StoreKey, in_flight_ttl: Duration) -> StoreFuture<'a, Claim> {
         let claim = self.claim_now(key, in_flight_ttl);
         Box::pin(async move { Ok(claim) })
     }
 
     fn commit<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a StoreKey,
         _token: ClaimToken,
         ttl: Duration,
     ) -> StoreFuture<'a, ()> {
@@ -160,7 +161,7 @@ impl SeenStore for MemoryStore {
         Box::pin(async { Ok(()) })
     }
 
-    fn release<'a>(&'a self, key: &'a str, token: ClaimToken) -> StoreFuture<'a, ()> {
+    fn release<'a>(&'a self, key: &'a StoreKey, token: ClaimToken) -> StoreFuture<'a, ()> {
         self.release_now(key, token);
         Box::pin(async { Ok(()) })
     }
@@ -177,56 +178,60 @@ mod tests {
 
     const LONG: Duration = Duration::from_secs(60);
 
+    fn k(id: &str) -> StoreKey {
+        StoreKey::new("r", id)
+    }
+
     #[test]
     fn claim_commit_duplicate() {
         let store = MemoryStore::new(100);
-        let Claim::New(token) = store.claim_now("r:1", LONG) else {
+        let Claim::New(token) = store.claim_now(&k("1"), LONG) else {
             panic!()
         };
         assert!(
-            matches!(store.claim_now("r:1", LONG), Claim::InFlight { retry_after } if retry_after <= LONG)
+            matches!(store.claim_now(&k("1"), LONG), Claim::InFlight { retry_after } if retry_after <= LONG)
         );
-        store.commit_now("r:1", LONG);
+        store.commit_now(&k("1"), LONG);
         let _ = token;
-        assert_eq!(store.claim_now("r:1", LONG), Claim::Delivered);
+        assert_eq!(store.claim_now(&k("1"), LONG), Claim::Delivered);
     }
 
     #[test]
     fn release_lets_the_retry_through_but_only_with_the_right_token() {
         let store = MemoryStore::new(100);
-        let Claim::New(token) = store.claim_now("r:1", LONG) else {
+        let Claim::New(token) = store.claim_now(&k("1"), LONG) else {
             panic!()
         };
-        store.release_now("r:1", ClaimToken(token.0 + 1000));
+        store.release_now(&k("1"), ClaimToken(token.0 + 1000));
         assert!(
-            matches!(store.claim_now("r:1", LONG), Claim::InFlight { .. }),
+            matches!(store.claim_now(&k("1"), LONG), Claim::InFlight { .. }),
             "foreign token ignored"
         );
-        store.release_now("r:1", token);
-        assert!(matches!(store.claim_now("r:1", LONG), Claim::New(_)));
+        store.release_now(&k("1"), token);
+        assert!(matches!(store.claim_now(&k("1"), LONG), Claim::New(_)));
     }
 
     #[test]
     fn abandoned_claims_expire() {
         let store = MemoryStore::new(100);
         assert!(matches!(
-            store.claim_now("r:1", Duration::from_millis(50)),
+            store.claim_now(&k("1"), Duration::from_millis(50)),
             Claim::New(_)
         ));
         std::thread::sleep(Duration::from_millis(120));
-        assert!(matches!(store.claim_now("r:1", LONG), Claim::New(_)));
+        assert!(matches!(store.claim_now(&k("1"), LONG), Claim::New(_)));
     }
 
     #[test]
     fn delivered_ids_expire_after_their_ttl() {
         let store = MemoryStore::new(100);
-        let Claim::New(_) = store.claim_now("r:1", LONG) else {
+        let Claim::New(_) = store.claim_now(&k("1"), LONG) else {
             panic!()
         };
-        store.commit_now("r:1", Duration::from_millis(50));
-        assert_eq!(store.claim_now("r:1", LONG), Claim::Delivered);
+        store.commit_now(&k("1"), Duration::from_millis(50));
+        assert_eq!(store.claim_now(&k("1"), LONG), Claim::Delivered);
         std::thread::sleep(Duration::from_millis(120));
-        assert!(matches!(store.claim_now("r:1", LONG), Claim::New(_)));
+        assert!(matches!(store.claim_now(&k("1"), LONG), Claim::New(_)));
     }
 
     #[test]
@@ -236,7 +241,7 @@ mod tests {
             .map(|_| {
                 let store = store.clone();
                 std::thread::spawn(move || {
-                    matches!(store.claim_now("r:race", LONG), Claim::New(_)) as usize
+                    matches!(store.claim_now(&k("race"), LONG), Claim::New(_)) as usize
                 })
             })
             .collect::<Vec<_>>()
@@ -252,12 +257,12 @@ mod tests {
         let store = MemoryStore::new(100);
         for i in 0..1000 {
             assert!(matches!(
-                store.claim_now(&format!("r:{i}"), LONG),
+                store.claim_now(&k(&i.to_string()), LONG),
                 Claim::New(_)
             ));
-            store.commit_now(&format!("r:{i}"), LONG);
+            store.commit_now(&k(&i.to_string()), LONG);
             assert_eq!(
-                store.claim_now(&format!("r:{i}"), LONG),
+                store.claim_now(&k(&i.to_string()), LONG),
                 Claim::Delivered,
                 "id {i} remembered"
             );

@@ -18,15 +18,46 @@ use std::time::Duration;
 /// ```
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
+/// The key of one event in a store: unambiguous in (route, event id).
+///
+/// The route name is length-prefixed, so no route name and event id can make the key of
+/// another pair (route `a:b` with id `c` and route `a` with id `b:c` differ).
+///
+/// ```
+/// use hookgate::store::StoreKey;
+/// assert_ne!(StoreKey::new("a:b", "c"), StoreKey::new("a", "b:c"));
+/// assert_eq!(StoreKey::new("stripe", "evt_1").as_str(), "6:stripe:evt_1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StoreKey(String);
+
+impl StoreKey {
+    /// The key of `event_id` on `route`.
+    pub fn new(route: &str, event_id: &str) -> Self {
+        use std::fmt::Write as _;
+        let mut key = String::with_capacity(route.len() + event_id.len() + 8);
+        let _ = write!(key, "{}:{route}", route.len());
+        key.push(':');
+        key.push_str(event_id);
+        StoreKey(key)
+    }
+
+    /// The key as text (`<length of route>:<route>:<event id>`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Proof of a claim, needed to commit or release it.
 ///
 /// ```
-/// use hookgate::store::{Claim, MemoryStore};
+/// use hookgate::store::{Claim, MemoryStore, StoreKey};
 /// use std::time::Duration;
 /// let store = MemoryStore::new(10);
-/// let Claim::New(token) = store.claim_now("r:evt", Duration::from_secs(30)) else { unreachable!() };
-/// store.release_now("r:evt", token);
-/// assert!(matches!(store.claim_now("r:evt", Duration::from_secs(30)), Claim::New(_)));
+/// let key = StoreKey::new("route", "evt");
+/// let Claim::New(token) = store.claim_now(&key, Duration::from_secs(30)) else { unreachable!() };
+/// store.release_now(&key, token);
+/// assert!(matches!(store.claim_now(&key, Duration::from_secs(30)), Claim::New(_)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClaimToken(pub(crate) u64);
@@ -34,11 +65,12 @@ pub struct ClaimToken(pub(crate) u64);
 /// The answer to a claim.
 ///
 /// ```
-/// use hookgate::store::{Claim, MemoryStore};
+/// use hookgate::store::{Claim, MemoryStore, StoreKey};
 /// use std::time::Duration;
 /// let store = MemoryStore::new(10);
-/// assert!(matches!(store.claim_now("r:1", Duration::from_secs(30)), Claim::New(_)));
-/// assert!(matches!(store.claim_now("r:1", Duration::from_secs(30)), Claim::InFlight { .. }));
+/// let key = StoreKey::new("route", "1");
+/// assert!(matches!(store.claim_now(&key, Duration::from_secs(30)), Claim::New(_)));
+/// assert!(matches!(store.claim_now(&key, Duration::from_secs(30)), Claim::InFlight { .. }));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
@@ -66,13 +98,13 @@ pub struct StoreError(#[from] pub Box<dyn std::error::Error + Send + Sync>);
 
 /// Where claims and delivered event ids live.
 ///
-/// Keys are opaque strings (hookgate uses `<route>:<event id>`). Implementations must make
+/// Keys are [`StoreKey`]s, unambiguous in (route, event id). Implementations must make
 /// `claim` atomic: of two concurrent claims of one key, exactly one gets [`Claim::New`].
 ///
 /// A store that always fails, to see `on_store_error` at work:
 ///
 /// ```
-/// use hookgate::store::{Claim, ClaimToken, SeenStore, StoreError, StoreFuture};
+/// use hookgate::store::{Claim, ClaimToken, SeenStore, StoreError, StoreFuture, StoreKey};
 /// use std::time::Duration;
 ///
 /// struct Down;
@@ -82,26 +114,29 @@ pub struct StoreError(#[from] pub Box<dyn std::error::Error + Send + Sync>);
 /// }
 ///
 /// impl SeenStore for Down {
-///     fn claim<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, Claim> { down() }
-///     fn commit<'a>(&'a self, _: &'a str, _: ClaimToken, _: Duration) -> StoreFuture<'a, ()> { down() }
-///     fn release<'a>(&'a self, _: &'a str, _: ClaimToken) -> StoreFuture<'a, ()> { down() }
+///     fn claim<'a>(&'a self, _: &'a StoreKey, _: Duration) -> StoreFuture<'a, Claim> { down() }
+///     fn commit<'a>(&'a self, _: &'a StoreKey, _: ClaimToken, _: Duration) -> StoreFuture<'a, ()> { down() }
+///     fn release<'a>(&'a self, _: &'a StoreKey, _: ClaimToken) -> StoreFuture<'a, ()> { down() }
 ///     fn ping(&self) -> StoreFuture<'_, ()> { down() }
 /// }
 ///
-/// let layer = hookgate::WebhookLayer::new(
-///     hookgate::Route::builder().provider(hookgate::core::Provider::Github).secret("s").build().unwrap(),
-/// )
-/// .with_store(std::sync::Arc::new(Down));
+/// let verifier = hookgate::core::Verifier::builder().provider(hookgate::core::Provider::Github).secret("s").build().unwrap();
+/// let layer = hookgate::WebhookLayer::new(verifier).store(std::sync::Arc::new(Down));
 /// ```
 pub trait SeenStore: Send + Sync + 'static {
     /// Claims `key` for a delivery that will take at most `in_flight_ttl`.
-    fn claim<'a>(&'a self, key: &'a str, in_flight_ttl: Duration) -> StoreFuture<'a, Claim>;
+    fn claim<'a>(&'a self, key: &'a StoreKey, in_flight_ttl: Duration) -> StoreFuture<'a, Claim>;
 
     /// Marks `key` delivered for `ttl`.
-    fn commit<'a>(&'a self, key: &'a str, token: ClaimToken, ttl: Duration) -> StoreFuture<'a, ()>;
+    fn commit<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        token: ClaimToken,
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()>;
 
     /// Forgets the claim on `key` if `token` still holds it, so a retry can be delivered.
-    fn release<'a>(&'a self, key: &'a str, token: ClaimToken) -> StoreFuture<'a, ()>;
+    fn release<'a>(&'a self, key: &'a StoreKey, token: ClaimToken) -> StoreFuture<'a, ()>;
 
     /// Whether the store answers (for `/readyz`).
     fn ping(&self) -> StoreFuture<'_, ()>;

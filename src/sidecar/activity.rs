@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Activity of one connection.
-pub struct Activity {
+pub(crate) struct Activity {
     opened: Instant,
     /// Milliseconds after `opened` of the last byte read or written.
     last_ms: AtomicU64,
@@ -22,7 +22,7 @@ pub struct Activity {
 }
 
 impl Activity {
-    pub fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         Arc::new(Activity {
             opened: Instant::now(),
             last_ms: AtomicU64::new(0),
@@ -36,14 +36,14 @@ impl Activity {
     }
 
     /// Marks a request in flight until the guard is dropped.
-    pub fn begin(self: &Arc<Self>) -> InFlight {
+    pub(crate) fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(self.clone())
     }
 
     /// When the connection becomes idle for `limit` if nothing happens meanwhile; `None`
     /// while a request is in flight.
-    pub fn idle_deadline(&self, limit: Duration) -> Option<Instant> {
+    pub(crate) fn idle_deadline(&self, limit: Duration) -> Option<Instant> {
         if self.in_flight.load(Ordering::Relaxed) > 0 {
             return None;
         }
@@ -53,7 +53,7 @@ impl Activity {
 }
 
 /// A request being served; ends when dropped.
-pub struct InFlight(Arc<Activity>);
+pub(crate) struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
@@ -63,13 +63,13 @@ impl Drop for InFlight {
 }
 
 /// An I/O object that records its activity.
-pub struct Tracked<IO> {
+pub(crate) struct Tracked<IO> {
     io: IO,
     activity: Arc<Activity>,
 }
 
 impl<IO> Tracked<IO> {
-    pub fn new(io: IO, activity: Arc<Activity>) -> Self {
+    pub(crate) fn new(io: IO, activity: Arc<Activity>) -> Self {
         Tracked { io, activity }
     }
 }

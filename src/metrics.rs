@@ -1,0 +1,79 @@
+//! The series hookgate records, through the [`metrics`] facade: the sidecar exports them as
+//! Prometheus text on `/metrics`; a library user sees them in whatever recorder the
+//! application installs (none installed: recording costs next to nothing).
+//!
+//! | series | kind | labels |
+//! |---|---|---|
+//! | `hookgate_requests_total` | counter | `route`, `outcome` (`delivered`, `duplicate`, `rejected`, `upstream_error`), `error` (the rejection code, or empty) |
+//! | `hookgate_responses_total` | counter | `route`, `status` |
+//! | `hookgate_request_duration_seconds` | histogram | `route` |
+//! | `hookgate_upstream_duration_seconds` | histogram | `route` (time in the inner service: the upstream, or your handler) |
+//! | `hookgate_buffered_bytes` | gauge | `route` (request bytes held from the buffer budget) |
+//! | `hookgate_claims_in_flight` | gauge | `route` |
+//! | `hookgate_store_entries` | gauge | (sidecar, memory store) |
+//! | `hookgate_buffer_budget_bytes` | gauge | (sidecar: the whole `max_buffered`) |
+
+use std::time::Duration;
+
+/// Requests answered, by route, outcome and error code.
+pub const REQUESTS: &str = "hookgate_requests_total";
+/// Responses, by route and HTTP status.
+pub const RESPONSES: &str = "hookgate_responses_total";
+/// Time from the request's arrival to its answer.
+pub const REQUEST_DURATION: &str = "hookgate_request_duration_seconds";
+/// Time spent in the inner service (the upstream for the sidecar).
+pub const UPSTREAM_DURATION: &str = "hookgate_upstream_duration_seconds";
+/// Request body bytes held from the buffer budget.
+pub const BUFFERED_BYTES: &str = "hookgate_buffered_bytes";
+/// Claims taken and not yet settled.
+pub const CLAIMS_IN_FLIGHT: &str = "hookgate_claims_in_flight";
+/// Event ids held by the memory store.
+pub const STORE_ENTRIES: &str = "hookgate_store_entries";
+/// The whole buffer budget.
+pub const BUFFER_BUDGET: &str = "hookgate_buffer_budget_bytes";
+
+/// How a request ended, as the `outcome` label says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Delivered,
+    Duplicate,
+    Rejected(&'static str),
+    UpstreamError,
+}
+
+impl Outcome {
+    fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            Outcome::Delivered => ("delivered", ""),
+            Outcome::Duplicate => ("duplicate", ""),
+            Outcome::Rejected(code) => ("rejected", code),
+            Outcome::UpstreamError => ("upstream_error", ""),
+        }
+    }
+}
+
+/// Records one answered request.
+pub(crate) fn request(route: &str, outcome: Outcome, status: http::StatusCode, took: Duration) {
+    let (outcome, error) = outcome.labels();
+    let route = route.to_owned();
+    metrics::counter!(REQUESTS, "route" => route.clone(), "outcome" => outcome, "error" => error)
+        .increment(1);
+    metrics::counter!(RESPONSES, "route" => route.clone(), "status" => status.as_str().to_owned())
+        .increment(1);
+    metrics::histogram!(REQUEST_DURATION, "route" => route).record(took.as_secs_f64());
+}
+
+/// Records the time one request spent in the inner service.
+pub(crate) fn upstream(route: &str, took: Duration) {
+    metrics::histogram!(UPSTREAM_DURATION, "route" => route.to_owned()).record(took.as_secs_f64());
+}
+
+/// Moves the buffered-bytes gauge of `route`.
+pub(crate) fn buffered(route: &str, delta: f64) {
+    metrics::gauge!(BUFFERED_BYTES, "route" => route.to_owned()).increment(delta);
+}
+
+/// Moves the in-flight claims gauge of `route`.
+pub(crate) fn claims(route: &str, delta: f64) {
+    metrics::gauge!(CLAIMS_IN_FLIGHT, "route" => route.to_owned()).increment(delta);
+}

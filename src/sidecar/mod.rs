@@ -1,0 +1,285 @@
+//! The sidecar, assembled from a [`Config`]: the path router, client addresses and trusted
+//! proxies, one [`WebhookLayer`](crate::WebhookLayer) + [`Forward`] stack per route, the accept
+//! loops, the admin endpoints, metrics and a graceful drain. The `hookgate run` command is
+//! this and nothing more, so tests and embedders run the same sidecar in-process.
+//!
+//! Like nginx's worker processes, each worker thread has its own event loop, listening socket
+//! (`SO_REUSEPORT`) and upstream pool; the store, the buffer budget, the connection bound and
+//! the metrics are shared. A request never changes thread.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = hookgate::config::Config::load("/etc/hookgate/hookgate.toml".as_ref())?;
+//! let sidecar = hookgate::sidecar::Sidecar::bind(config).await?;
+//! println!("listening on {}", sidecar.local_addr());
+//! sidecar.serve(async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(()) }
+//! ```
+
+mod activity;
+mod admin;
+mod router;
+mod server;
+
+use crate::config::Config;
+use crate::forward::{Forward, UpstreamClient};
+use crate::layer::BufferBudget;
+use crate::store::{MemoryStore, SeenStore};
+use crate::WebhookLayer;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower_layer::Layer;
+
+/// The sidecar could not start or stopped with an error.
+///
+/// ```
+/// let error = hookgate::sidecar::SidecarError::Listen {
+///     addr: "127.0.0.1:80".parse().unwrap(),
+///     source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+/// };
+/// assert!(error.to_string().starts_with("cannot listen on 127.0.0.1:80"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SidecarError {
+    /// A listening socket could not be opened.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A worker thread or its event loop could not be started.
+    #[error("cannot start a worker: {0}")]
+    Worker(std::io::Error),
+    /// A worker thread panicked.
+    #[error("a worker thread panicked")]
+    WorkerPanicked,
+}
+
+/// A sidecar whose sockets are bound, ready to [`serve`](Sidecar::serve).
+///
+/// ```no_run
+/// # async fn run(config: hookgate::config::Config) -> Result<(), hookgate::sidecar::SidecarError> {
+/// let sidecar = hookgate::sidecar::Sidecar::bind(config).await?;
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let serving = tokio::spawn(sidecar.serve(async { let _ = stopped.await; }));
+/// // ... later: finish in-flight requests and return.
+/// let _ = stop.send(());
+/// serving.await.unwrap()?;
+/// # Ok(()) }
+/// ```
+pub struct Sidecar {
+    config: Config,
+    listeners: Vec<std::net::TcpListener>,
+    local_addr: SocketAddr,
+    admin: Option<std::net::TcpListener>,
+    admin_addr: Option<SocketAddr>,
+}
+
+impl std::fmt::Debug for Sidecar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sidecar")
+            .field("local_addr", &self.local_addr)
+            .field("admin_addr", &self.admin_addr)
+            .field("workers", &self.listeners.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sidecar {
+    /// Binds the webhook listener (one socket per worker) and the admin listener. Must be
+    /// called inside a tokio runtime.
+    pub async fn bind(config: Config) -> Result<Sidecar, SidecarError> {
+        let listen = config.server.listen;
+        let listen_error = |addr| move |source| SidecarError::Listen { addr, source };
+        // The first socket fixes the port (`listen` may ask for port 0); the others share it.
+        let first = reuseport_listener(listen).map_err(listen_error(listen))?;
+        let local_addr = first.local_addr().map_err(listen_error(listen))?;
+        let mut listeners = vec![first];
+        for _ in 1..config.server.workers {
+            listeners.push(reuseport_listener(local_addr).map_err(listen_error(local_addr))?);
+        }
+        let (admin, admin_addr) = match config.server.admin_listen {
+            Some(addr) => {
+                let listener = std::net::TcpListener::bind(addr)
+                    .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                    .map_err(listen_error(addr))?;
+                let bound = listener.local_addr().map_err(listen_error(addr))?;
+                (Some(listener), Some(bound))
+            }
+            None => (None, None),
+        };
+        Ok(Sidecar {
+            config,
+            listeners,
+            local_addr,
+            admin,
+            admin_addr,
+        })
+    }
+
+    /// Where webhooks are received.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Where the admin endpoints are served, if anywhere.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, finishes in-flight requests
+    /// (for at most `request_timeout + upstream_timeout`) and returns.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), SidecarError> {
+        let Sidecar {
+            config,
+            listeners,
+            local_addr,
+            admin,
+            ..
+        } = self;
+        let server = &config.server;
+        let recorder = Arc::new(
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Suffix("duration_seconds".into()),
+                    &[
+                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                        5.0, 10.0, 30.0,
+                    ],
+                )
+                .expect("the bucket list is not empty")
+                .build_recorder(),
+        );
+        let handle = recorder.handle();
+        let memory = Arc::new(MemoryStore::new(config.store.capacity));
+        let store: Arc<dyn SeenStore> = memory.clone();
+        let budget = BufferBudget::new(server.max_buffered);
+        metrics::with_local_recorder(&*recorder, || {
+            metrics::gauge!(crate::metrics::BUFFER_BUDGET).set(budget.total() as f64);
+        });
+        let permits = Arc::new(tokio::sync::Semaphore::new(server.max_connections));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let drain = server.request_timeout + server.upstream_timeout;
+
+        let mut workers = Vec::with_capacity(listeners.len());
+        for (i, listener) in listeners.into_iter().enumerate() {
+            // Each worker has its own upstream pool: a request never changes thread.
+            let client = UpstreamClient::new(
+                server
+                    .upstream_timeout
+                    .min(crate::defaults::UPSTREAM_CONNECT_TIMEOUT),
+            );
+            let routes = config.routes.iter().map(|rc| {
+                let forward =
+                    Forward::new(client.clone(), rc.upstream.clone(), server.upstream_timeout);
+                let layer = WebhookLayer::new(rc.verifier.clone())
+                    .name(rc.name.as_str())
+                    .policy(rc.policy.clone())
+                    .store(store.clone())
+                    .buffer_budget(budget.clone());
+                (rc.path.clone(), layer.layer(forward))
+            });
+            let router = Arc::new(router::Router::new(routes, server.trusted_proxies.clone()));
+            let settings = server::Settings {
+                request_timeout: server.request_timeout,
+                drain,
+            };
+            let permits = permits.clone();
+            let recorder = recorder.clone();
+            let mut stopped = stopped.clone();
+            let worker = std::thread::Builder::new()
+                .name(format!("hookgate-worker-{i}"))
+                .spawn(move || -> Result<(), SidecarError> {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(SidecarError::Worker)?;
+                    // This thread's series go to this sidecar's registry, even when several
+                    // sidecars share a process (tests, embedders).
+                    let _metrics = metrics::set_default_local_recorder(&*recorder);
+                    runtime.block_on(async move {
+                        let listener = tokio::net::TcpListener::from_std(listener)
+                            .map_err(SidecarError::Worker)?;
+                        let shutdown = async move {
+                            let _ = stopped.wait_for(|stop| *stop).await;
+                        };
+                        server::serve(listener, router, settings, permits, shutdown).await;
+                        Ok(())
+                    })
+                })
+                .map_err(SidecarError::Worker)?;
+            workers.push(worker);
+        }
+
+        let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+        let admin_task = match admin {
+            Some(listener) => {
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).map_err(SidecarError::Worker)?;
+                if let Ok(addr) = listener.local_addr() {
+                    tracing::info!(admin = %addr, "admin listening");
+                }
+                let admin = admin::Admin {
+                    store,
+                    memory: Some(memory),
+                    recorder: recorder.clone(),
+                    handle,
+                    request_timeout: server.request_timeout,
+                    max_connections: server.max_connections,
+                };
+                Some(tokio::spawn(admin.serve(listener, async {
+                    let _ = admin_stopped.await;
+                })))
+            }
+            None => None,
+        };
+        for rc in &config.routes {
+            tracing::info!(route = %rc.name, path = %rc.path, upstream = %rc.upstream, "route");
+        }
+        tracing::info!(workers = server.workers, "started");
+        tracing::info!(listen = %local_addr, "listening");
+
+        shutdown.await;
+        tracing::info!("shutting down: draining in-flight requests");
+        let _ = stop.send(true);
+        let _ = admin_stop.send(());
+        let joined = tokio::task::spawn_blocking(move || {
+            workers
+                .into_iter()
+                .map(|worker| worker.join().map_err(|_| SidecarError::WorkerPanicked)?)
+                .collect::<Result<Vec<()>, SidecarError>>()
+        })
+        .await
+        .map_err(|_| SidecarError::WorkerPanicked)?;
+        if let Some(task) = admin_task {
+            let _ = task.await;
+        }
+        joined.map(|_| ())
+    }
+}
+
+/// A listening socket with `SO_REUSEPORT`, so each worker has its own and the kernel spreads
+/// new connections across them (one shared socket hands most connections to whichever worker
+/// wakes first).
+fn reuseport_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    socket.set_reuseport(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    let listener = socket.listen(1024)?;
+    listener.into_std()
+}

@@ -1,0 +1,174 @@
+//! The accept loop of one worker: connections bounded by `max_connections`, request heads by
+//! `request_timeout`, idle connections closed, HTTP/2 streams bounded per connection, and a
+//! bounded drain on shutdown.
+
+use super::activity::{Activity, Tracked};
+use super::router::Router;
+use crate::defaults;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// What every connection of a worker is served with.
+pub(crate) struct Settings {
+    pub(crate) request_timeout: Duration,
+    pub(crate) drain: Duration,
+}
+
+/// Waits until the first bytes tell HTTP/1 from HTTP/2, for at most `deadline`.
+///
+/// hyper-util's auto builder reads this preface without a timeout, and hyper's own header
+/// timeout only starts after it: without this bound a client that connects and sends nothing
+/// would hold its connection (and a `max_connections` slot) forever.
+pub(crate) async fn protocol_known_within(
+    stream: &tokio::net::TcpStream,
+    deadline: Duration,
+) -> bool {
+    const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let decided = async {
+        let mut buf = [0u8; 24];
+        loop {
+            match stream.peek(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) if n == H2_PREFACE.len() || buf[..n] != H2_PREFACE[..n] => return true,
+                // A partial HTTP/2 preface: peek returns at once, so wait for more bytes.
+                Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        }
+    };
+    tokio::time::timeout(deadline, decided)
+        .await
+        .unwrap_or(false)
+}
+
+/// Serves webhooks on `listener` until `shutdown` resolves, then drains open requests for at
+/// most `drain`. Connections take a permit from `permits` (shared by all workers) for their
+/// lifetime.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Arc<Router>,
+    settings: Settings,
+    permits: Arc<tokio::sync::Semaphore>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let Settings {
+        request_timeout,
+        drain,
+    } = settings;
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(request_timeout)
+        .max_buf_size(defaults::MAX_HEADER_BYTES);
+    // Streams per connection and unread bytes per connection are bounded, so HTTP/2 cannot
+    // multiply what one connection holds (the buffer budget bounds what is read).
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(defaults::MAX_HEADER_BYTES as u32)
+        .max_concurrent_streams(defaults::H2_MAX_CONCURRENT_STREAMS)
+        .initial_connection_window_size(defaults::H2_CONNECTION_WINDOW)
+        .initial_stream_window_size(defaults::H2_STREAM_WINDOW);
+    let builder = Arc::new(builder);
+    // Connections watch this to shut down gracefully; it is read, not waited for, so a
+    // connection that starts waiting late still sees it.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and similar: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            // Reap finished connections so the set does not grow with the server's age.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            () = &mut shutdown => break,
+        };
+        // At the connection bound, this worker stops accepting until a connection ends
+        // (permits are shared by all workers; the kernel backlog holds new clients).
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let activity = Activity::new();
+        let router = router.clone();
+        let requests = activity.clone();
+        let service = hyper::service::service_fn(move |request| {
+            let router = router.clone();
+            let in_flight = requests.begin();
+            async move {
+                let response = router.handle(peer, request).await;
+                drop(in_flight);
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        });
+        let builder = builder.clone();
+        let mut stopped = stopped.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            if !protocol_known_within(&stream, request_timeout).await {
+                tracing::debug!(%peer, "no request head in time: closing");
+                return;
+            }
+            let io = TokioIo::new(Tracked::new(stream, activity.clone()));
+            let connection = builder.serve_connection(io, service);
+            tokio::pin!(connection);
+            let mut closing = false;
+            // An idle connection that was asked to close gets this long to do so: an HTTP/2
+            // peer that never acknowledges the GOAWAY is then dropped.
+            let mut close_by: Option<std::time::Instant> = None;
+            loop {
+                let now = std::time::Instant::now();
+                let wake_at = match close_by {
+                    Some(at) => at,
+                    None => activity.idle_deadline(request_timeout).unwrap_or(now + request_timeout),
+                };
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        if let Err(error) = result {
+                            tracing::debug!(%peer, error = %error, "connection ended with an error");
+                        }
+                        return;
+                    }
+                    _ = stopped.wait_for(|stop| *stop), if !closing => {
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                    () = tokio::time::sleep_until(wake_at.into()) => {
+                        if close_by.is_some() {
+                            tracing::debug!(%peer, "idle connection did not close: dropping it");
+                            return;
+                        }
+                        let idle = activity.idle_deadline(request_timeout);
+                        if !closing && idle.is_some_and(|at| at <= std::time::Instant::now()) {
+                            tracing::debug!(%peer, "idle connection: closing");
+                            connection.as_mut().graceful_shutdown();
+                            closing = true;
+                            close_by = Some(std::time::Instant::now() + request_timeout);
+                        }
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    let drained = tokio::time::timeout(drain, async {
+        while connections.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
+        tracing::warn!(?drain, "drain time exceeded; closing remaining connections");
+        connections.shutdown().await;
+    }
+}
