@@ -141,6 +141,34 @@ impl Drop for TempDir {
     }
 }
 
+/// The address in the "listening" log line, in the text or the JSON format.
+fn listening_addr(line: &str) -> Option<SocketAddr> {
+    if let Some(rest) = line.split("listening listen=").nth(1) {
+        return rest.trim().parse().ok();
+    }
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    if value["fields"]["message"] != "listening" {
+        return None;
+    }
+    value["fields"]["listen"].as_str()?.parse().ok()
+}
+
+/// Peak resident memory of a process, in bytes (`VmHWM` of `/proc/PID/status`).
+pub fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM in /proc/PID/status");
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    kib * 1024
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_hookgate")
 }
@@ -167,8 +195,8 @@ impl Hookgate {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Some(rest) = line.split("listening listen=").nth(1) {
-                    let _ = tx.send(rest.trim().parse::<SocketAddr>().unwrap());
+                if let Some(addr) = listening_addr(&line) {
+                    let _ = tx.send(addr);
                 }
                 sink.lock().unwrap().push(line);
             }
