@@ -19,24 +19,8 @@ async fn get(url: &str) -> Answer {
     .await
 }
 
-/// The admin address, read from the log line that announces it.
 fn admin_url(gate: &Hookgate, path: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        if let Some(addr) = gate.logs().iter().find_map(|l| {
-            l.split("admin listening admin=")
-                .nth(1)
-                .map(|a| a.trim().to_owned())
-        }) {
-            return format!("http://{addr}{path}");
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no admin address in {:?}",
-            gate.logs()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    format!("http://{}{path}", gate.admin_addr())
 }
 
 #[tokio::test]

@@ -70,11 +70,7 @@ async fn two_concurrent_copies_one_forwarded_the_other_409() {
     assert_eq!(statuses, [200, 409]);
     let conflict = if a.status == 409 { &a } else { &b };
     assert_eq!(conflict.json()["error"], "in_flight");
-    let retry_after: u64 = conflict.headers["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = conflict.retry_after();
     assert!((1..=35).contains(&retry_after), "Retry-After {retry_after}");
     assert_eq!(upstream.count(), 1, "exactly one copy forwarded");
 }

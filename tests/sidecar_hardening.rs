@@ -41,7 +41,10 @@ async fn numeric_event_ids_keep_their_exact_text() {
             .post(Provider::Github, SECRET, body, &format!("d-{i}"))
             .await;
         assert_eq!(answer.status, 200, "event {n}");
-        assert!(answer.headers.get("hookgate-duplicate").is_none(), "event {n}");
+        assert!(
+            answer.headers.get("hookgate-duplicate").is_none(),
+            "event {n}"
+        );
         assert_eq!(upstream.last().headers["hookgate-event-id"], n);
     }
     assert_eq!(upstream.count(), 2, "both events reached the upstream");
@@ -72,11 +75,29 @@ secrets = ["{SECRET}"]
 "#,
         up = upstream.url("/gh")
     ));
-    let first = send(signed(Provider::Github, SECRET, &gate.url("/one"), "{}", "c")).await;
-    let second = send(signed(Provider::Github, SECRET, &gate.url("/two"), "{}", "b:c")).await;
+    let first = send(signed(
+        Provider::Github,
+        SECRET,
+        &gate.url("/one"),
+        "{}",
+        "c",
+    ))
+    .await;
+    let second = send(signed(
+        Provider::Github,
+        SECRET,
+        &gate.url("/two"),
+        "{}",
+        "b:c",
+    ))
+    .await;
     assert_eq!((first.status.as_u16(), second.status.as_u16()), (200, 200));
     assert!(second.headers.get("hookgate-duplicate").is_none());
-    assert_eq!(upstream.count(), 2, "the second event was not taken for the first");
+    assert_eq!(
+        upstream.count(),
+        2,
+        "the second event was not taken for the first"
+    );
 }
 
 /// A signed event whose id carries a newline cannot start a log line of its own, in the text
@@ -94,11 +115,26 @@ async fn request_data_cannot_forge_a_log_line() {
             &format!(r#"log_format = "{format}""#),
         ));
         let body = serde_json::json!({ "id": format!("evt\n{FORGED}\r\n{FORGED}") }).to_string();
-        assert_eq!(gate.post(Provider::Github, SECRET, body.clone(), "x").await.status, 200);
+        assert_eq!(
+            gate.post(Provider::Github, SECRET, body.clone(), "x")
+                .await
+                .status,
+            200
+        );
         // The duplicate logs the id too, and an unknown path logs the path.
-        assert_eq!(gate.post(Provider::Github, SECRET, body, "x").await.status, 200);
+        assert_eq!(
+            gate.post(Provider::Github, SECRET, body, "x").await.status,
+            200
+        );
         let path = format!("/nope%0A{}", FORGED.replace(' ', "%20"));
-        send(signed(Provider::Github, SECRET, &gate.url(&path), "{}", "y")).await;
+        send(signed(
+            Provider::Github,
+            SECRET,
+            &gate.url(&path),
+            "{}",
+            "y",
+        ))
+        .await;
         // Let the last lines reach the log reader.
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while !gate.logs().iter().any(|l| l.contains("no webhook route")) {
@@ -107,11 +143,15 @@ async fn request_data_cannot_forge_a_log_line() {
         }
         let logs = gate.logs();
         assert!(
-            logs.iter().any(|l| l.contains("delivered") && l.contains("admin login")),
+            logs.iter()
+                .any(|l| l.contains("delivered") && l.contains("admin login")),
             "{format}: the id is logged, escaped, on the delivered line: {logs:?}"
         );
         for line in &logs {
-            assert!(!line.starts_with("2026-01-01"), "{format}: forged line: {line}");
+            assert!(
+                !line.starts_with("2026-01-01"),
+                "{format}: forged line: {line}"
+            );
             if format == "json" {
                 serde_json::from_str::<serde_json::Value>(line)
                     .unwrap_or_else(|_| panic!("every line is one JSON object: {line}"));
@@ -183,7 +223,10 @@ async fn an_http2_flood_is_bounded_by_the_buffer_budget() {
     // Long enough for every stream that can be read to be read.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let peak = peak_rss(pid);
-    println!("peak RSS under the HTTP/2 flood: {} MiB", peak / (1024 * 1024));
+    println!(
+        "peak RSS under the HTTP/2 flood: {} MiB",
+        peak / (1024 * 1024)
+    );
     assert!(
         peak < 200 * 1024 * 1024,
         "peak RSS {} MiB under the flood",
@@ -193,7 +236,9 @@ async fn an_http2_flood_is_bounded_by_the_buffer_budget() {
     // The flood stops (its connections close); the budget comes back and an event gets in.
     flood.abort_all();
     while flood.join_next().await.is_some() {}
-    let answer = gate.post(Provider::Github, SECRET, "{}", "after-flood").await;
+    let answer = gate
+        .post(Provider::Github, SECRET, "{}", "after-flood")
+        .await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert_eq!(upstream.count(), 1);
 }
@@ -210,7 +255,7 @@ async fn the_admin_listener_is_bounded_like_the_main_one() {
         "",
         "admin_listen = \"127.0.0.1:0\"\nrequest_timeout = \"1s\"\nmax_connections = 400",
     ));
-    let admin = admin_addr(&gate);
+    let admin = gate.admin_addr();
     let mut streams = Vec::new();
     for _ in 0..300 {
         let mut stream = TcpStream::connect(admin).await.unwrap();
@@ -224,7 +269,11 @@ async fn the_admin_listener_is_bounded_like_the_main_one() {
         let _ = read_all(stream, Duration::from_millis(20)).await;
         let mut probe = [0u8; 1];
         let eof = matches!(
-            tokio::time::timeout(Duration::from_millis(20), tokio::io::AsyncReadExt::read(stream, &mut probe)).await,
+            tokio::time::timeout(
+                Duration::from_millis(20),
+                tokio::io::AsyncReadExt::read(stream, &mut probe)
+            )
+            .await,
             Ok(Ok(0)) | Ok(Err(_))
         );
         closed += usize::from(eof);
@@ -239,18 +288,46 @@ async fn the_admin_listener_is_bounded_like_the_main_one() {
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
 }
 
-/// The admin address, read from the log line that announces it.
-fn admin_addr(gate: &Hookgate) -> std::net::SocketAddr {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(addr) = gate.logs().iter().find_map(|l| {
-            l.split("admin listening admin=")
-                .nth(1)
-                .and_then(|a| a.trim().parse().ok())
-        }) {
-            return addr;
-        }
-        assert!(std::time::Instant::now() < deadline, "{:?}", gate.logs());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// The sidecar runs in-process, as embedders run it: it verifies, forwards, answers its
+/// admin endpoints, and drains and returns when told to stop.
+#[tokio::test]
+async fn the_sidecar_runs_in_process_and_stops_cleanly() {
+    let upstream = Upstream::start().await;
+    let gate = InProcess::start(&config(
+        "github",
+        SECRET,
+        &upstream.url("/gh"),
+        "",
+        "admin_listen = \"127.0.0.1:0\"",
+    ))
+    .await;
+    let url = gate.url("/webhooks/github");
+    assert_eq!(
+        send(signed(Provider::Github, SECRET, &url, "{}", "in-1"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(upstream.last().headers["hookgate-event-id"], "in-1");
+    let duplicate = send(signed(Provider::Github, SECRET, &url, "{}", "in-1")).await;
+    assert_eq!(duplicate.headers["hookgate-duplicate"], "true");
+    let admin = gate.admin.unwrap();
+    let metrics = raw(
+        admin,
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(
+        metrics
+            .contains(r#"hookgate_requests_total{route="github",outcome="duplicate",error=""} 1"#),
+        "{metrics}"
+    );
+    gate.stop().await.unwrap();
+    assert!(
+        TcpStream::connect(url.trim_start_matches("http://").split('/').next().unwrap())
+            .await
+            .is_err(),
+        "the listener is closed after stop"
+    );
 }

@@ -98,11 +98,7 @@ async fn rate_limit_answers_429_with_retry_after() {
     let limited = last.unwrap();
     assert_eq!(limited.status, 429);
     assert_eq!(limited.json()["error"], "rate_limited");
-    let retry_after: u64 = limited.headers["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = limited.retry_after();
     assert!((1..=2).contains(&retry_after), "Retry-After {retry_after}");
     assert_eq!(upstream.count(), 2);
 }

@@ -160,12 +160,7 @@ pub fn peak_rss(pid: u32) -> u64 {
         .lines()
         .find(|l| l.starts_with("VmHWM:"))
         .expect("VmHWM in /proc/PID/status");
-    let kib: u64 = line
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     kib * 1024
 }
 
@@ -246,6 +241,71 @@ impl Hookgate {
 
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
+    }
+
+    /// The admin address, read from the log line that announces it.
+    pub fn admin_addr(&self) -> SocketAddr {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(addr) = self.logs().iter().find_map(|l| {
+                l.split("admin listening admin=")
+                    .nth(1)
+                    .and_then(|a| a.trim().parse().ok())
+            }) {
+                return addr;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no admin address in {:?}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The sidecar in the test process: `Sidecar::bind` + `serve`, stopped when dropped.
+pub struct InProcess {
+    pub addr: SocketAddr,
+    pub admin: Option<SocketAddr>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<Result<(), hookgate::sidecar::SidecarError>>>,
+}
+
+impl InProcess {
+    /// Loads `config` (TOML) and serves it until [`InProcess::stop`] or drop.
+    pub async fn start(config: &str) -> InProcess {
+        let config = hookgate::config::Config::from_toml(config).unwrap();
+        let sidecar = hookgate::sidecar::Sidecar::bind(config).await.unwrap();
+        let (addr, admin) = (sidecar.local_addr(), sidecar.admin_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(sidecar.serve(async {
+            let _ = stopped.await;
+        }));
+        InProcess {
+            addr,
+            admin,
+            stop: Some(stop),
+            serving: Some(serving),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Stops accepting, drains, and returns what `serve` returned.
+    pub async fn stop(mut self) -> Result<(), hookgate::sidecar::SidecarError> {
+        let _ = self.stop.take().unwrap().send(());
+        self.serving.take().unwrap().await.unwrap()
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 
@@ -330,6 +390,15 @@ pub struct Answer {
 impl Answer {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {:?}", self.body))
+    }
+
+    /// The `Retry-After` header, in whole seconds (panics when absent or not a number).
+    pub fn retry_after(&self) -> u64 {
+        let value = self
+            .headers
+            .get("retry-after")
+            .unwrap_or_else(|| panic!("no Retry-After on a {} answer", self.status));
+        value.to_str().unwrap().parse().unwrap()
     }
 }
 
