@@ -16,5 +16,5 @@ pub use key::{KeyError, Secret};
 pub use presets::Provider;
 pub use rejection::Rejection;
 pub use scheme::Scheme;
-pub use sign::{sign, SignInput};
+pub use sign::{sign, SignError, SignInput};
 pub use verify::{Verified, Verifier, VerifierError};

@@ -4,7 +4,8 @@
 
 use super::event_id::{EventIdSource, EventIdSpec, JsonPointer};
 use super::scheme::{
-    Algorithm, Encoding, KeyEncoding, Scheme, SignatureFormat, SignedPayload, TimestampSource,
+    Algorithm, Encoding, HeaderNames, KeyEncoding, Scheme, SignatureFormat, SignedPayload,
+    TimestampSource,
 };
 use http::HeaderName;
 use std::fmt;
@@ -58,22 +59,22 @@ fn json(pointer: &str) -> EventIdSource {
     EventIdSource::Json(JsonPointer::parse(pointer).expect("preset pointers are valid"))
 }
 
-fn hex_body(headers: &[&'static str]) -> Scheme {
+fn hex_body(first: &'static str, rest: &[&'static str]) -> Scheme {
     Scheme {
-        signature_headers: headers.iter().map(|n| h(n)).collect(),
+        signature_headers: HeaderNames::with_fallbacks(h(first), rest.iter().map(|n| h(n))),
         algorithm: Algorithm::Sha256,
         encoding: Encoding::Hex,
         format: SignatureFormat::Plain { prefix: None },
         signed_payload: SignedPayload::body(),
         timestamp: TimestampSource::None,
-        id_headers: Vec::new(),
+        id_headers: None,
         key_encoding: KeyEncoding::Raw,
     }
 }
 
 fn stripe_like(header: &'static str) -> Scheme {
     Scheme {
-        signature_headers: vec![h(header)],
+        signature_headers: HeaderNames::one(h(header)),
         algorithm: Algorithm::Sha256,
         encoding: Encoding::Hex,
         format: SignatureFormat::KeyValue {
@@ -82,17 +83,18 @@ fn stripe_like(header: &'static str) -> Scheme {
         },
         signed_payload: SignedPayload::parse("{timestamp}.{body}").expect("valid template"),
         timestamp: TimestampSource::SignatureHeader,
-        id_headers: Vec::new(),
+        id_headers: None,
         key_encoding: KeyEncoding::Raw,
     }
 }
 
-fn standard_webhooks(prefixes: &[&str]) -> Scheme {
-    let names = |suffix: &str| -> Vec<HeaderName> {
-        prefixes
-            .iter()
-            .map(|p| HeaderName::try_from(format!("{p}-{suffix}")).expect("valid header name"))
-            .collect()
+/// Standard Webhooks under the header prefixes `preferred` and `other` (`webhook`, `svix`).
+fn standard_webhooks(preferred: &'static str, other: &'static str) -> Scheme {
+    let names = |suffix: &str| -> HeaderNames {
+        let name = |prefix: &str| {
+            HeaderName::try_from(format!("{prefix}-{suffix}")).expect("valid header name")
+        };
+        HeaderNames::with_fallbacks(name(preferred), [name(other)])
     };
     Scheme {
         signature_headers: names("signature"),
@@ -103,7 +105,7 @@ fn standard_webhooks(prefixes: &[&str]) -> Scheme {
         },
         signed_payload: SignedPayload::parse("{id}.{timestamp}.{body}").expect("valid template"),
         timestamp: TimestampSource::Header(names("timestamp")),
-        id_headers: names("id"),
+        id_headers: Some(names("id")),
         key_encoding: KeyEncoding::StandardWebhooks,
     }
 }
@@ -153,16 +155,16 @@ impl Provider {
     /// The signature scheme.
     pub fn scheme(self) -> Scheme {
         match self {
-            Provider::D3 => hex_body(&["x-webhook-signature", "x-d3-signature"]),
-            Provider::Filedgr => hex_body(&["x-filedgr-signature"]),
-            Provider::DocExtract => hex_body(&["x-docextract-signature"]),
+            Provider::D3 => hex_body("x-webhook-signature", &["x-d3-signature"]),
+            Provider::Filedgr => hex_body("x-filedgr-signature", &[]),
+            Provider::DocExtract => hex_body("x-docextract-signature", &[]),
             Provider::DataFlow => stripe_like("x-dataflow-signature"),
             Provider::Stripe => stripe_like("stripe-signature"),
             Provider::Github => Scheme {
                 format: SignatureFormat::Plain {
                     prefix: Some("sha256=".into()),
                 },
-                ..hex_body(&["x-hub-signature-256"])
+                ..hex_body("x-hub-signature-256", &[])
             },
             Provider::Slack => Scheme {
                 format: SignatureFormat::Plain {
@@ -170,15 +172,17 @@ impl Provider {
                 },
                 signed_payload: SignedPayload::parse("v0:{timestamp}:{body}")
                     .expect("valid template"),
-                timestamp: TimestampSource::Header(vec![h("x-slack-request-timestamp")]),
-                ..hex_body(&["x-slack-signature"])
+                timestamp: TimestampSource::Header(HeaderNames::one(h(
+                    "x-slack-request-timestamp",
+                ))),
+                ..hex_body("x-slack-signature", &[])
             },
             Provider::Shopify => Scheme {
                 encoding: Encoding::Base64,
-                ..hex_body(&["x-shopify-hmac-sha256"])
+                ..hex_body("x-shopify-hmac-sha256", &[])
             },
-            Provider::StandardWebhooks => standard_webhooks(&["webhook", "svix"]),
-            Provider::Svix => standard_webhooks(&["svix", "webhook"]),
+            Provider::StandardWebhooks => standard_webhooks("webhook", "svix"),
+            Provider::Svix => standard_webhooks("svix", "webhook"),
         }
     }
 
@@ -244,10 +248,14 @@ impl Provider {
                 SignatureFormat::KeyValue { timestamp_key, .. } => {
                     format!("`{timestamp_key}`, {tolerance} min")
                 }
-                _ => unreachable!("validated scheme"),
+                // A validated scheme reads the signature header's timestamp from `key=value`s.
+                _ => format!("signature header, {tolerance} min"),
             },
             TimestampSource::Header(names) => {
-                format!("{}, {tolerance} min", display_header(names[0].as_str()))
+                format!(
+                    "{}, {tolerance} min",
+                    display_header(names.preferred().as_str())
+                )
             }
         }
     }

@@ -1,6 +1,9 @@
 //! Producing signatures exactly as a provider would: for `hookgate sign` / `send` and tests.
+//!
 
 use super::key::{KeyError, MacState, Secret};
+#[cfg(test)]
+use super::presets::Provider;
 use super::scheme::{Encoding, Scheme, SignatureFormat, TimestampSource};
 use base64::Engine as _;
 use http::{HeaderName, HeaderValue};
@@ -22,7 +25,32 @@ pub struct SignInput<'a> {
     pub id: &'a str,
 }
 
-/// Computes the headers a provider using `scheme` would send with `body`.
+/// Why a request could not be signed.
+///
+/// ```
+/// use hookgate::core::{sign, Provider, SignError, SignInput};
+/// let input = SignInput { timestamp: 1, id: "line\nbreak" };
+/// let error = sign(&Provider::Svix.scheme(), &"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(), b"{}", &input).unwrap_err();
+/// assert!(matches!(error, SignError::HeaderValue { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// The secret cannot become a key.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A header would carry text HTTP does not allow (an id or a prefix with a control
+    /// character, say).
+    #[error("the {header} header cannot carry that text: no control characters")]
+    HeaderValue {
+        /// The header that could not be written.
+        header: HeaderName,
+    },
+}
+
+/// Computes the headers a sender using `scheme` would send with `body`: the signature, then
+/// the signed timestamp's header and the signed id's header when the scheme signs them (each
+/// under the scheme's preferred name).
 ///
 /// ```
 /// use hookgate::core::{sign, Provider, SignInput};
@@ -39,7 +67,7 @@ pub fn sign(
     secret: &Secret,
     body: &[u8],
     input: &SignInput<'_>,
-) -> Result<Vec<(HeaderName, HeaderValue)>, KeyError> {
+) -> Result<Vec<(HeaderName, HeaderValue)>, SignError> {
     let mac = MacState::new(scheme.algorithm, scheme.key_encoding, secret)?;
     let timestamp = input.timestamp.to_string();
     let out = mac.sign_payload(&scheme.signed_payload, body, &timestamp, input.id);
@@ -57,15 +85,48 @@ pub fn sign(
         } => format!("{timestamp_key}={timestamp},{signature_key}={encoded}"),
         SignatureFormat::VersionedList { version } => format!("{version},{encoded}"),
     };
-    let header = |text: &str| {
-        HeaderValue::try_from(text).expect("signatures, timestamps and ids are visible ASCII")
-    };
-    let mut headers = vec![(scheme.signature_headers[0].clone(), header(&value))];
+    let mut headers = Vec::with_capacity(3);
+    push(&mut headers, scheme.signature_headers.preferred(), &value)?;
     if let TimestampSource::Header(names) = &scheme.timestamp {
-        headers.push((names[0].clone(), header(&timestamp)));
+        push(&mut headers, names.preferred(), &timestamp)?;
     }
-    if scheme.signed_payload.uses_id() {
-        headers.push((scheme.id_headers[0].clone(), header(input.id)));
+    if let (Some(names), true) = (&scheme.id_headers, scheme.signed_payload.uses_id()) {
+        push(&mut headers, names.preferred(), input.id)?;
     }
     Ok(headers)
+}
+
+fn push(
+    headers: &mut Vec<(HeaderName, HeaderValue)>,
+    name: &HeaderName,
+    text: &str,
+) -> Result<(), SignError> {
+    let value = HeaderValue::try_from(text).map_err(|_| SignError::HeaderValue {
+        header: name.clone(),
+    })?;
+    headers.push((name.clone(), value));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_a_header_cannot_carry_is_an_error() {
+        let scheme = Scheme::builder("x-sig").prefix("a\nb").build().unwrap();
+        assert_eq!(
+            sign(&scheme, &"k".into(), b"", &SignInput::default()),
+            Err(SignError::HeaderValue {
+                header: HeaderName::from_static("x-sig")
+            })
+        );
+        let input = SignInput {
+            timestamp: 1,
+            id: "a\rb",
+        };
+        let svix = Provider::Svix.scheme();
+        let key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into();
+        assert!(sign(&svix, &key, b"", &input).is_err());
+    }
 }
