@@ -5,6 +5,7 @@
 
 pub mod event_id;
 mod key;
+mod name;
 pub mod presets;
 mod rejection;
 pub mod scheme;
@@ -13,6 +14,7 @@ mod verify;
 
 pub use event_id::{EventIdSource, EventIdSpec};
 pub use key::{KeyError, Secret};
+pub use name::UnknownName;
 pub use presets::Provider;
 pub use rejection::Rejection;
 pub use scheme::Scheme;

@@ -3,6 +3,7 @@
 //! This table is the single source of truth for the code, `hookgate presets` and the README.
 
 use super::event_id::{EventIdSource, EventIdSpec, JsonPointer};
+use super::name::UnknownName;
 use super::scheme::{
     Algorithm, Encoding, HeaderNames, KeyEncoding, Scheme, SignatureFormat, SignedPayload,
     TimestampSource,
@@ -125,8 +126,19 @@ impl Provider {
         Provider::Svix,
     ];
 
+    /// Every preset's name, in the order of [`Provider::ALL`].
+    pub const NAMES: [&'static str; 10] = {
+        let mut names = [""; 10];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Provider::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
+
     /// The preset's name in configuration files.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Provider::D3 => "d3",
             Provider::Filedgr => "filedgr",
@@ -141,7 +153,8 @@ impl Provider {
         }
     }
 
-    /// Finds a preset by its configuration name.
+    /// Finds a preset by its configuration name; same as `name.parse().ok()`, whose error
+    /// says more.
     ///
     /// ```
     /// use hookgate::core::Provider;
@@ -149,7 +162,7 @@ impl Provider {
     /// assert_eq!(Provider::from_name("Stripe"), None);
     /// ```
     pub fn from_name(name: &str) -> Option<Self> {
-        Provider::ALL.into_iter().find(|p| p.name() == name)
+        name.parse().ok()
     }
 
     /// The signature scheme.
@@ -270,6 +283,25 @@ impl Provider {
     }
 }
 
+/// Parses a preset name (`stripe`); an unknown one lists the presets and suggests the nearest.
+///
+/// ```
+/// use hookgate::core::Provider;
+/// assert_eq!("github".parse(), Ok(Provider::Github));
+/// let error = "standard-webhook".parse::<Provider>().unwrap_err();
+/// assert_eq!(error.suggestion(), Some("standard-webhooks"));
+/// ```
+impl std::str::FromStr for Provider {
+    type Err = UnknownName;
+
+    fn from_str(name: &str) -> Result<Self, UnknownName> {
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| UnknownName::new("provider", name, &Provider::NAMES))
+    }
+}
+
 impl fmt::Display for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -320,10 +352,7 @@ pub fn table() -> String {
     );
     for p in Provider::ALL {
         let scheme = p.scheme();
-        let encoding = match scheme.encoding {
-            Encoding::Hex => "hex",
-            Encoding::Base64 => "base64",
-        };
+        let encoding = scheme.encoding.name();
         out.push_str(&format!(
             "| `{}` | `{}` | {} | {encoding} | {} | `{}` |\n",
             p.name(),
@@ -348,6 +377,35 @@ mod tests {
             assert!(names.insert(p.name()));
             assert_eq!(Provider::from_name(p.name()), Some(p));
         }
+    }
+
+    #[test]
+    fn unknown_names_list_the_presets_and_suggest_the_nearest() {
+        let error = "strpe".parse::<Provider>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unknown provider `strpe`; did you mean `stripe`? (valid: d3, filedgr, docextract, \
+             dataflow, stripe, github, slack, shopify, standard-webhooks, svix)"
+        );
+        assert_eq!(
+            "Github".parse::<Provider>().unwrap_err().suggestion(),
+            Some("github")
+        );
+        assert_eq!(
+            "svx".parse::<Provider>().unwrap_err().suggestion(),
+            Some("svix")
+        );
+        assert_eq!(
+            "d4".parse::<Provider>().unwrap_err().suggestion(),
+            Some("d3")
+        );
+        assert_eq!("".parse::<Provider>().unwrap_err().suggestion(), None);
+        assert_eq!("x".parse::<Provider>().unwrap_err().suggestion(), None);
+        assert_eq!(
+            "mailgun".parse::<Provider>().unwrap_err().suggestion(),
+            None
+        );
+        assert_eq!(Provider::NAMES.len(), Provider::ALL.len());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 #![doc = include_str!("../docs/custom_schemes.md")]
 
+use super::name::UnknownName;
 use http::HeaderName;
 use std::fmt;
 
@@ -7,8 +8,9 @@ use std::fmt;
 ///
 /// ```
 /// use hookgate::core::scheme::Algorithm;
-/// assert_eq!(Algorithm::from_name("sha512"), Some(Algorithm::Sha512));
-/// assert_eq!(Algorithm::from_name("md5"), None);
+/// assert_eq!("sha512".parse(), Ok(Algorithm::Sha512));
+/// let error = "sha265".parse::<Algorithm>().unwrap_err();
+/// assert_eq!(error.to_string(), "unknown algorithm `sha265`; did you mean `sha256`? (valid: sha1, sha256, sha512)");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -22,14 +24,21 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    /// Parses `sha1`, `sha256` or `sha512`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "sha1" => Some(Algorithm::Sha1),
-            "sha256" => Some(Algorithm::Sha256),
-            "sha512" => Some(Algorithm::Sha512),
-            _ => None,
+    /// Every name `parse` accepts.
+    pub const NAMES: &'static [&'static str] = &["sha1", "sha256", "sha512"];
+
+    /// The name in configuration files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha1 => "sha1",
+            Algorithm::Sha256 => "sha256",
+            Algorithm::Sha512 => "sha512",
         }
+    }
+
+    /// Parses `sha1`, `sha256` or `sha512`; same as `name.parse().ok()`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        name.parse().ok()
     }
 
     /// Length of the MAC in bytes.
@@ -46,7 +55,8 @@ impl Algorithm {
 ///
 /// ```
 /// use hookgate::core::scheme::Encoding;
-/// assert_eq!(Encoding::from_name("base64"), Some(Encoding::Base64));
+/// assert_eq!("base64".parse(), Ok(Encoding::Base64));
+/// assert!("base46".parse::<Encoding>().unwrap_err().to_string().contains("did you mean `base64`?"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -58,13 +68,54 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    /// Parses `hex` or `base64`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "hex" => Some(Encoding::Hex),
-            "base64" => Some(Encoding::Base64),
-            _ => None,
+    /// Every name `parse` accepts.
+    pub const NAMES: &'static [&'static str] = &["hex", "base64"];
+
+    /// The name in configuration files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Hex => "hex",
+            Encoding::Base64 => "base64",
         }
+    }
+
+    /// Parses `hex` or `base64`; same as `name.parse().ok()`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        name.parse().ok()
+    }
+}
+
+impl std::str::FromStr for Algorithm {
+    type Err = UnknownName;
+
+    fn from_str(name: &str) -> Result<Self, UnknownName> {
+        [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512]
+            .into_iter()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| UnknownName::new("algorithm", name, Algorithm::NAMES))
+    }
+}
+
+impl std::str::FromStr for Encoding {
+    type Err = UnknownName;
+
+    fn from_str(name: &str) -> Result<Self, UnknownName> {
+        [Encoding::Hex, Encoding::Base64]
+            .into_iter()
+            .find(|e| e.name() == name)
+            .ok_or_else(|| UnknownName::new("encoding", name, Encoding::NAMES))
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

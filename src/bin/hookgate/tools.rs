@@ -13,13 +13,8 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn parse_provider(name: &str) -> Result<Provider, String> {
-    Provider::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
-        format!(
-            "unknown provider `{name}`; presets are: {}",
-            names.join(", ")
-        )
-    })
+    name.parse()
+        .map_err(|e: hookgate::core::UnknownName| e.to_string())
 }
 
 #[derive(Args)]
