@@ -14,9 +14,9 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use hmac::{Hmac, KeyInit, Mac};
-use hookgate::core::{sign, EventIdSource, EventIdSpec, Provider, Secret, SignInput, Verifier};
+use hookgate::core::{EventIdSpec, Provider, Secret, SignInput, Verifier};
 use hookgate::store::{Claim, MemoryStore, StoreKey};
-use http::{HeaderMap, HeaderValue};
+use http::HeaderMap;
 use sha2::Sha256;
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -54,22 +54,19 @@ fn body(provider: Provider, size: usize) -> Vec<u8> {
     body
 }
 
-/// The headers the provider would send with `body`, plus its id header if the event id is
-/// read from one.
+/// The headers the provider would send with `body`, its id header included.
 fn signed_headers(provider: Provider, body: &[u8]) -> HeaderMap {
     let secret = Secret::from(secret_text(provider));
     let input = SignInput {
         timestamp: SIGNED_AT as i64,
-        id: "msg_bench_0001",
+        id: EVENT_ID,
     };
     let mut headers = HeaderMap::new();
-    for (name, value) in sign(&provider.scheme(), &secret, body, &input).expect("bench secret") {
+    for (name, value) in provider
+        .sign_request(&secret, body, &input)
+        .expect("bench secret")
+    {
         headers.append(name, value);
-    }
-    for source in provider.default_event_id().sources() {
-        if let EventIdSource::Header(name) = source {
-            headers.insert(name.clone(), HeaderValue::from_static(EVENT_ID));
-        }
     }
     headers
 }

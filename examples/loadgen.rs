@@ -22,7 +22,7 @@
 use bytes::Bytes;
 use clap::{Args, Parser, Subcommand};
 use hdrhistogram::Histogram;
-use hookgate::core::{sign, EventIdSource, Provider, Secret, SignInput};
+use hookgate::core::{Provider, Secret, SignInput};
 use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::{Body, Frame, SizeHint};
@@ -340,23 +340,13 @@ fn build_corpus(
     let mut tail = "x".repeat(body_size - min);
     tail.push_str(CLOSE);
     let tail = Bytes::from(tail);
-    let scheme = provider.scheme();
-    let id_headers: Vec<HeaderName> = provider
-        .default_event_id()
-        .sources()
-        .iter()
-        .filter_map(|source| match source {
-            EventIdSource::Header(name) => Some(name.clone()),
-            _ => None,
-        })
-        .collect();
 
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per_thread = count.div_ceil(threads);
     let chunks: Vec<Result<Vec<Event>, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let (scheme, tail, id_headers) = (&scheme, &tail, &id_headers);
+                let tail = &tail;
                 let range = (t * per_thread).min(count)..((t + 1) * per_thread).min(count);
                 scope.spawn(move || {
                     let mut body = Vec::with_capacity(body_size);
@@ -368,12 +358,9 @@ fn build_corpus(
                         let head = body_head(provider, &id);
                         body[..head_len].copy_from_slice(head.as_bytes());
                         let input = SignInput { timestamp, id: &id };
-                        let mut headers =
-                            sign(scheme, secret, &body, &input).map_err(|e| e.to_string())?;
-                        let value = HeaderValue::from_str(&id).map_err(|e| e.to_string())?;
-                        for name in id_headers {
-                            headers.push((name.clone(), value.clone()));
-                        }
+                        let headers = provider
+                            .sign_request(secret, &body, &input)
+                            .map_err(|e| e.to_string())?;
                         out.push(Event {
                             head: Bytes::from(head),
                             headers,

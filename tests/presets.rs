@@ -587,7 +587,7 @@ fn check_preset(provider: Provider) {
     }
     c.expect_eq(
         "first signature header",
-        provider.scheme().signature_headers.first().cloned(),
+        provider.scheme().signature_headers().first().cloned(),
         Some(layout.signature_header()),
     );
 

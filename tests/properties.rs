@@ -166,7 +166,7 @@ fn a_signed_timestamp_cannot_be_moved() {
             let signed = headers_for(provider, &secret, &body, timestamp, "msg_1");
             // Re-stamp the request with another time but keep the original signature.
             let mut restamped = headers_for(provider, &secret, &body, moved, "msg_1");
-            let signature_header = provider.scheme().signature_headers[0].clone();
+            let signature_header = provider.scheme().signature_headers().preferred().clone();
             let original = signed[&signature_header].to_str().unwrap();
             let value = match original.split_once(",v1=") {
                 // `t=…,v1=…`: keep the signature, change t.

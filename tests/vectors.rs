@@ -335,17 +335,15 @@ fn rfc4231_vector_verifies_through_a_custom_scheme() {
     assert_eq!(hex::encode(mac.finalize().into_bytes()), expected_hex);
 
     let header = HeaderName::from_static("x-signature");
-    let scheme = Scheme {
-        signature_headers: vec![header.clone()],
-        algorithm: Algorithm::Sha256,
-        encoding: Encoding::Hex,
-        format: SignatureFormat::Plain { prefix: None },
-        signed_payload: SignedPayload::body(),
-        timestamp: TimestampSource::None,
-        id_headers: vec![],
-        key_encoding: KeyEncoding::Raw,
-    };
-    scheme.validate().unwrap();
+    let scheme = Scheme::builder("x-signature")
+        .algorithm(Algorithm::Sha256)
+        .encoding(Encoding::Hex)
+        .build()
+        .unwrap();
+    assert_eq!(scheme.format(), &SignatureFormat::Plain { prefix: None });
+    assert_eq!(scheme.signed_payload(), &SignedPayload::body());
+    assert_eq!(scheme.timestamp(), &TimestampSource::None);
+    assert_eq!(scheme.key_encoding(), KeyEncoding::Raw);
     let verifier = Verifier::new(
         scheme.clone(),
         [Secret::from(secret)],

@@ -461,17 +461,10 @@ fn build_route(
     let mut verifier = Verifier::builder();
     match (&raw.provider, &raw.scheme) {
         (Some(provider), None) => {
-            let preset = Provider::from_name(provider.get_ref()).ok_or_else(|| {
-                let known: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
-                src.at(
-                    provider,
-                    format!(
-                        "unknown provider `{}`; presets are: {}",
-                        provider.get_ref(),
-                        known.join(", ")
-                    ),
-                )
-            })?;
+            let preset = provider
+                .get_ref()
+                .parse::<Provider>()
+                .map_err(|e| src.at(provider, e.to_string()))?;
             verifier = verifier.provider(preset);
         }
         (None, Some(scheme)) => verifier = verifier.scheme(custom_scheme(src, scheme)?),
@@ -561,13 +554,17 @@ fn custom_scheme(src: &Source<'_>, raw: &Spanned<RawScheme>) -> Result<Scheme, C
     let s = raw.get_ref();
     let mut builder = Scheme::builder(s.header.get_ref());
     if let Some(v) = &s.algorithm {
-        let algorithm = Algorithm::from_name(v.get_ref())
-            .ok_or_else(|| src.at(v, "algorithm must be sha1, sha256 or sha512"))?;
+        let algorithm = v
+            .get_ref()
+            .parse::<Algorithm>()
+            .map_err(|e| src.at(v, e.to_string()))?;
         builder = builder.algorithm(algorithm);
     }
     if let Some(v) = &s.encoding {
-        let encoding = Encoding::from_name(v.get_ref())
-            .ok_or_else(|| src.at(v, "encoding must be hex or base64"))?;
+        let encoding = v
+            .get_ref()
+            .parse::<Encoding>()
+            .map_err(|e| src.at(v, e.to_string()))?;
         builder = builder.encoding(encoding);
     }
     if let Some(v) = &s.prefix {

@@ -6,6 +6,8 @@
 
 use http::{HeaderMap, HeaderName};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize as _;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use std::fmt;
@@ -23,7 +25,8 @@ const MAX_ID_LEN: usize = 200;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventIdSource {
-    /// A JSON pointer into the body (`json:/data/id`); strings and numbers are accepted.
+    /// A JSON pointer into the body (`json:/data/id`): a string gives its value, a number its
+    /// exact JSON text (`1.50` stays `1.50`, big integers stay whole).
     Json(JsonPointer),
     /// A request header (`header:X-GitHub-Delivery`).
     Header(HeaderName),
@@ -196,6 +199,10 @@ pub(crate) fn signature_digest_id(signature: &[u8]) -> String {
 /// The parse stops as soon as the value is found: the body is already authenticated, and an
 /// id near the top of a large event is then read in time proportional to its position, not
 /// to the body's size.
+///
+/// A string gives its (unescaped) value; a number gives its exact JSON text, byte for byte
+/// (`1.50`, `-0`, `1e400`, integers of any length): two numbers are the same id only when
+/// they are written the same way. Objects, arrays, booleans and `null` are not ids.
 fn json_pointer(body: &[u8], tokens: &[String]) -> Option<String> {
     let found = Cell::new(None);
     let mut de = serde_json::Deserializer::from_slice(body);
@@ -208,25 +215,27 @@ fn json_pointer(body: &[u8], tokens: &[String]) -> Option<String> {
     found.take().filter(|s: &String| !s.is_empty())
 }
 
-/// Walks to `tokens`; at the end of the path, a string or number is stored in `found` and the
-/// parse is stopped with an error.
+/// The id a JSON value at the end of the path gives, from its raw text.
+fn scalar_id(raw: &RawValue) -> Option<String> {
+    let text = raw.get();
+    match text.as_bytes().first()? {
+        b'"' => serde_json::from_str::<String>(text).ok(),
+        b'-' | b'0'..=b'9' => Some(text.to_owned()),
+        _ => None,
+    }
+}
+
+/// Walks to `tokens`; at the end of the path, the raw value is read and, when it is a string
+/// or a number, stored in `found` and the parse is stopped with an error.
 struct Pointer<'p> {
     tokens: &'p [String],
     found: &'p Cell<Option<String>>,
 }
 
 impl Pointer<'_> {
-    fn stop<E: de::Error>(&self, value: String) -> Result<(), E> {
-        if self.tokens.is_empty() {
-            self.found.set(Some(value));
-            return Err(E::custom("found"));
-        }
-        Ok(())
-    }
-
     fn child(&self) -> Pointer<'_> {
         Pointer {
-            tokens: &self.tokens[1..],
+            tokens: self.tokens.get(1..).unwrap_or_default(),
             found: self.found,
         }
     }
@@ -236,7 +245,18 @@ impl<'de> DeserializeSeed<'de> for Pointer<'_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
+        if !self.tokens.is_empty() {
+            return d.deserialize_any(self);
+        }
+        // The end of the path: the value's exact text, whatever it is (nothing is converted).
+        let raw = <&RawValue>::deserialize(d)?;
+        match scalar_id(raw) {
+            Some(id) => {
+                self.found.set(Some(id));
+                Err(de::Error::custom("found"))
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -247,20 +267,21 @@ impl<'de> Visitor<'de> for Pointer<'_> {
         f.write_str("a JSON value")
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.stop(v.to_owned())
+    // A scalar where the path goes on: the id is not there.
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.stop(v.to_string())
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.stop(v.to_string())
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.stop(v.to_string())
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
@@ -285,7 +306,7 @@ impl<'de> Visitor<'de> for Pointer<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let index = self.tokens.first().and_then(|t| t.parse::<usize>().ok());
+        let index = self.tokens.first().and_then(|t| array_index(t));
         let mut i = 0usize;
         loop {
             let more = if Some(i) == index {
@@ -299,6 +320,17 @@ impl<'de> Visitor<'de> for Pointer<'_> {
             i += 1;
         }
     }
+}
+
+/// An array index as RFC 6901 writes it: `0`, or digits without a leading zero (no sign).
+fn array_index(token: &str) -> Option<usize> {
+    if token.is_empty()
+        || !token.bytes().all(|b| b.is_ascii_digit())
+        || (token.len() > 1 && token.starts_with('0'))
+    {
+        return None;
+    }
+    token.parse().ok()
 }
 
 /// Compares a map key with the wanted token without allocating.
@@ -419,6 +451,50 @@ mod tests {
             None,
             "one absent part means no id"
         );
+    }
+
+    #[test]
+    fn numbers_are_ids_by_their_exact_text() {
+        let h = HeaderMap::new();
+        let id = |body: &str| spec("json:/n").extract(&h, body.as_bytes(), None);
+        let a = id(r#"{"n":123456789012345678901234567890}"#);
+        let b = id(r#"{"n":123456789012345678901234567891}"#);
+        assert_eq!(a.as_deref(), Some("123456789012345678901234567890"));
+        assert_eq!(b.as_deref(), Some("123456789012345678901234567891"));
+        assert_ne!(a, b, "big integers must not collapse through f64");
+        assert_ne!(id(r#"{"n":1.0}"#), id(r#"{"n":1}"#));
+        for text in [
+            "1.50",
+            "-0",
+            "1e400",
+            "-1.5E-7",
+            "0",
+            "18446744073709551616",
+        ] {
+            let body = format!(r#"{{"n" : {text} , "x":1}}"#);
+            assert_eq!(id(&body).as_deref(), Some(text), "{body}");
+        }
+        // Strings give their value, unescaped.
+        assert_eq!(id(r#"{"n":"a\"b\u00e9"}"#).as_deref(), Some("a\"b\u{e9}"));
+        // Not ids, and the scan goes on to a later duplicate key.
+        for other in ["true", "null", "[1]", "{}"] {
+            assert_eq!(id(&format!(r#"{{"n":{other}}}"#)), None, "{other}");
+        }
+        assert_eq!(id(r#"{"n":null,"n":7}"#).as_deref(), Some("7"));
+        assert_eq!(id(r#"{"n":7,"n":8}"#).as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn array_indexes_follow_rfc_6901() {
+        let h = HeaderMap::new();
+        let body = br#"{"a":["x","y"]}"#;
+        assert_eq!(
+            spec("json:/a/1").extract(&h, body, None).as_deref(),
+            Some("y")
+        );
+        for bad in ["json:/a/01", "json:/a/+1", "json:/a/-", "json:/a/"] {
+            assert_eq!(spec(bad).extract(&h, body, None), None, "{bad}");
+        }
     }
 
     #[test]

@@ -53,6 +53,7 @@ impl From<String> for Secret {
 /// assert_eq!(error, VerifierError::Key { index: 1, source: KeyError::NotBase64 });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// An empty secret would make every signature forgeable.
     #[error("the secret is empty")]

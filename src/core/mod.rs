@@ -6,6 +6,7 @@
 mod builder;
 pub mod event_id;
 mod key;
+mod name;
 pub mod presets;
 mod rejection;
 pub mod scheme;
@@ -15,8 +16,9 @@ mod verify;
 pub use builder::VerifierBuilder;
 pub use event_id::{EventIdSource, EventIdSpec};
 pub use key::{KeyError, Secret};
+pub use name::UnknownName;
 pub use presets::Provider;
 pub use rejection::Rejection;
 pub use scheme::Scheme;
-pub use sign::{sign, SignInput};
+pub use sign::{sign, SignError, SignInput};
 pub use verify::{Verified, Verifier, VerifierError};

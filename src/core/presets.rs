@@ -3,8 +3,10 @@
 //! This table is the single source of truth for the code, `hookgate presets` and the README.
 
 use super::event_id::{EventIdSource, EventIdSpec, JsonPointer};
+use super::name::UnknownName;
 use super::scheme::{
-    Algorithm, Encoding, KeyEncoding, Scheme, SignatureFormat, SignedPayload, TimestampSource,
+    Algorithm, Encoding, HeaderNames, KeyEncoding, Scheme, SignatureFormat, SignedPayload,
+    TimestampSource,
 };
 use http::HeaderName;
 use std::fmt;
@@ -58,22 +60,22 @@ fn json(pointer: &str) -> EventIdSource {
     EventIdSource::Json(JsonPointer::parse(pointer).expect("preset pointers are valid"))
 }
 
-fn hex_body(headers: &[&'static str]) -> Scheme {
+fn hex_body(first: &'static str, rest: &[&'static str]) -> Scheme {
     Scheme {
-        signature_headers: headers.iter().map(|n| h(n)).collect(),
+        signature_headers: HeaderNames::with_fallbacks(h(first), rest.iter().map(|n| h(n))),
         algorithm: Algorithm::Sha256,
         encoding: Encoding::Hex,
         format: SignatureFormat::Plain { prefix: None },
         signed_payload: SignedPayload::body(),
         timestamp: TimestampSource::None,
-        id_headers: Vec::new(),
+        id_headers: None,
         key_encoding: KeyEncoding::Raw,
     }
 }
 
 fn stripe_like(header: &'static str) -> Scheme {
     Scheme {
-        signature_headers: vec![h(header)],
+        signature_headers: HeaderNames::one(h(header)),
         algorithm: Algorithm::Sha256,
         encoding: Encoding::Hex,
         format: SignatureFormat::KeyValue {
@@ -82,17 +84,18 @@ fn stripe_like(header: &'static str) -> Scheme {
         },
         signed_payload: SignedPayload::parse("{timestamp}.{body}").expect("valid template"),
         timestamp: TimestampSource::SignatureHeader,
-        id_headers: Vec::new(),
+        id_headers: None,
         key_encoding: KeyEncoding::Raw,
     }
 }
 
-fn standard_webhooks(prefixes: &[&str]) -> Scheme {
-    let names = |suffix: &str| -> Vec<HeaderName> {
-        prefixes
-            .iter()
-            .map(|p| HeaderName::try_from(format!("{p}-{suffix}")).expect("valid header name"))
-            .collect()
+/// Standard Webhooks under the header prefixes `preferred` and `other` (`webhook`, `svix`).
+fn standard_webhooks(preferred: &'static str, other: &'static str) -> Scheme {
+    let names = |suffix: &str| -> HeaderNames {
+        let name = |prefix: &str| {
+            HeaderName::try_from(format!("{prefix}-{suffix}")).expect("valid header name")
+        };
+        HeaderNames::with_fallbacks(name(preferred), [name(other)])
     };
     Scheme {
         signature_headers: names("signature"),
@@ -103,7 +106,7 @@ fn standard_webhooks(prefixes: &[&str]) -> Scheme {
         },
         signed_payload: SignedPayload::parse("{id}.{timestamp}.{body}").expect("valid template"),
         timestamp: TimestampSource::Header(names("timestamp")),
-        id_headers: names("id"),
+        id_headers: Some(names("id")),
         key_encoding: KeyEncoding::StandardWebhooks,
     }
 }
@@ -123,8 +126,19 @@ impl Provider {
         Provider::Svix,
     ];
 
+    /// Every preset's name, in the order of [`Provider::ALL`].
+    pub const NAMES: [&'static str; 10] = {
+        let mut names = [""; 10];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Provider::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
+
     /// The preset's name in configuration files.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Provider::D3 => "d3",
             Provider::Filedgr => "filedgr",
@@ -139,7 +153,8 @@ impl Provider {
         }
     }
 
-    /// Finds a preset by its configuration name.
+    /// Finds a preset by its configuration name; same as `name.parse().ok()`, whose error
+    /// says more.
     ///
     /// ```
     /// use hookgate::core::Provider;
@@ -147,22 +162,22 @@ impl Provider {
     /// assert_eq!(Provider::from_name("Stripe"), None);
     /// ```
     pub fn from_name(name: &str) -> Option<Self> {
-        Provider::ALL.into_iter().find(|p| p.name() == name)
+        name.parse().ok()
     }
 
     /// The signature scheme.
     pub fn scheme(self) -> Scheme {
         match self {
-            Provider::D3 => hex_body(&["x-webhook-signature", "x-d3-signature"]),
-            Provider::Filedgr => hex_body(&["x-filedgr-signature"]),
-            Provider::DocExtract => hex_body(&["x-docextract-signature"]),
+            Provider::D3 => hex_body("x-webhook-signature", &["x-d3-signature"]),
+            Provider::Filedgr => hex_body("x-filedgr-signature", &[]),
+            Provider::DocExtract => hex_body("x-docextract-signature", &[]),
             Provider::DataFlow => stripe_like("x-dataflow-signature"),
             Provider::Stripe => stripe_like("stripe-signature"),
             Provider::Github => Scheme {
                 format: SignatureFormat::Plain {
                     prefix: Some("sha256=".into()),
                 },
-                ..hex_body(&["x-hub-signature-256"])
+                ..hex_body("x-hub-signature-256", &[])
             },
             Provider::Slack => Scheme {
                 format: SignatureFormat::Plain {
@@ -170,15 +185,17 @@ impl Provider {
                 },
                 signed_payload: SignedPayload::parse("v0:{timestamp}:{body}")
                     .expect("valid template"),
-                timestamp: TimestampSource::Header(vec![h("x-slack-request-timestamp")]),
-                ..hex_body(&["x-slack-signature"])
+                timestamp: TimestampSource::Header(HeaderNames::one(h(
+                    "x-slack-request-timestamp",
+                ))),
+                ..hex_body("x-slack-signature", &[])
             },
             Provider::Shopify => Scheme {
                 encoding: Encoding::Base64,
-                ..hex_body(&["x-shopify-hmac-sha256"])
+                ..hex_body("x-shopify-hmac-sha256", &[])
             },
-            Provider::StandardWebhooks => standard_webhooks(&["webhook", "svix"]),
-            Provider::Svix => standard_webhooks(&["svix", "webhook"]),
+            Provider::StandardWebhooks => standard_webhooks("webhook", "svix"),
+            Provider::Svix => standard_webhooks("svix", "webhook"),
         }
     }
 
@@ -244,10 +261,14 @@ impl Provider {
                 SignatureFormat::KeyValue { timestamp_key, .. } => {
                     format!("`{timestamp_key}`, {tolerance} min")
                 }
-                _ => unreachable!("validated scheme"),
+                // A validated scheme reads the signature header's timestamp from `key=value`s.
+                _ => format!("signature header, {tolerance} min"),
             },
             TimestampSource::Header(names) => {
-                format!("{}, {tolerance} min", display_header(names[0].as_str()))
+                format!(
+                    "{}, {tolerance} min",
+                    display_header(names.preferred().as_str())
+                )
             }
         }
     }
@@ -259,6 +280,25 @@ impl Provider {
             Provider::Svix => "header:svix-id (or webhook-id)".into(),
             _ => self.default_event_id().to_string(),
         }
+    }
+}
+
+/// Parses a preset name (`stripe`); an unknown one lists the presets and suggests the nearest.
+///
+/// ```
+/// use hookgate::core::Provider;
+/// assert_eq!("github".parse(), Ok(Provider::Github));
+/// let error = "standard-webhook".parse::<Provider>().unwrap_err();
+/// assert_eq!(error.suggestion(), Some("standard-webhooks"));
+/// ```
+impl std::str::FromStr for Provider {
+    type Err = UnknownName;
+
+    fn from_str(name: &str) -> Result<Self, UnknownName> {
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| UnknownName::new("provider", name, &Provider::NAMES))
     }
 }
 
@@ -312,10 +352,7 @@ pub fn table() -> String {
     );
     for p in Provider::ALL {
         let scheme = p.scheme();
-        let encoding = match scheme.encoding {
-            Encoding::Hex => "hex",
-            Encoding::Base64 => "base64",
-        };
+        let encoding = scheme.encoding.name();
         out.push_str(&format!(
             "| `{}` | `{}` | {} | {encoding} | {} | `{}` |\n",
             p.name(),
@@ -340,6 +377,35 @@ mod tests {
             assert!(names.insert(p.name()));
             assert_eq!(Provider::from_name(p.name()), Some(p));
         }
+    }
+
+    #[test]
+    fn unknown_names_list_the_presets_and_suggest_the_nearest() {
+        let error = "strpe".parse::<Provider>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unknown provider `strpe`; did you mean `stripe`? (valid: d3, filedgr, docextract, \
+             dataflow, stripe, github, slack, shopify, standard-webhooks, svix)"
+        );
+        assert_eq!(
+            "Github".parse::<Provider>().unwrap_err().suggestion(),
+            Some("github")
+        );
+        assert_eq!(
+            "svx".parse::<Provider>().unwrap_err().suggestion(),
+            Some("svix")
+        );
+        assert_eq!(
+            "d4".parse::<Provider>().unwrap_err().suggestion(),
+            Some("d3")
+        );
+        assert_eq!("".parse::<Provider>().unwrap_err().suggestion(), None);
+        assert_eq!("x".parse::<Provider>().unwrap_err().suggestion(), None);
+        assert_eq!(
+            "mailgun".parse::<Provider>().unwrap_err().suggestion(),
+            None
+        );
+        assert_eq!(Provider::NAMES.len(), Provider::ALL.len());
     }
 
     #[test]

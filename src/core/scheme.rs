@@ -1,5 +1,6 @@
 #![doc = include_str!("../docs/custom_schemes.md")]
 
+use super::name::UnknownName;
 use http::HeaderName;
 use std::fmt;
 
@@ -7,10 +8,12 @@ use std::fmt;
 ///
 /// ```
 /// use hookgate::core::scheme::Algorithm;
-/// assert_eq!(Algorithm::from_name("sha512"), Some(Algorithm::Sha512));
-/// assert_eq!(Algorithm::from_name("md5"), None);
+/// assert_eq!("sha512".parse(), Ok(Algorithm::Sha512));
+/// let error = "sha265".parse::<Algorithm>().unwrap_err();
+/// assert_eq!(error.to_string(), "unknown algorithm `sha265`; did you mean `sha256`? (valid: sha1, sha256, sha512)");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Algorithm {
     /// HMAC-SHA1 (legacy providers only).
     Sha1,
@@ -21,14 +24,21 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    /// Parses `sha1`, `sha256` or `sha512`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "sha1" => Some(Algorithm::Sha1),
-            "sha256" => Some(Algorithm::Sha256),
-            "sha512" => Some(Algorithm::Sha512),
-            _ => None,
+    /// Every name `parse` accepts.
+    pub const NAMES: &'static [&'static str] = &["sha1", "sha256", "sha512"];
+
+    /// The name in configuration files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha1 => "sha1",
+            Algorithm::Sha256 => "sha256",
+            Algorithm::Sha512 => "sha512",
         }
+    }
+
+    /// Parses `sha1`, `sha256` or `sha512`; same as `name.parse().ok()`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        name.parse().ok()
     }
 
     /// Length of the MAC in bytes.
@@ -45,9 +55,11 @@ impl Algorithm {
 ///
 /// ```
 /// use hookgate::core::scheme::Encoding;
-/// assert_eq!(Encoding::from_name("base64"), Some(Encoding::Base64));
+/// assert_eq!("base64".parse(), Ok(Encoding::Base64));
+/// assert!("base46".parse::<Encoding>().unwrap_err().to_string().contains("did you mean `base64`?"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Encoding {
     /// Hexadecimal, decoded case-insensitively.
     Hex,
@@ -56,13 +68,54 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    /// Parses `hex` or `base64`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "hex" => Some(Encoding::Hex),
-            "base64" => Some(Encoding::Base64),
-            _ => None,
+    /// Every name `parse` accepts.
+    pub const NAMES: &'static [&'static str] = &["hex", "base64"];
+
+    /// The name in configuration files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Hex => "hex",
+            Encoding::Base64 => "base64",
         }
+    }
+
+    /// Parses `hex` or `base64`; same as `name.parse().ok()`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        name.parse().ok()
+    }
+}
+
+impl std::str::FromStr for Algorithm {
+    type Err = UnknownName;
+
+    fn from_str(name: &str) -> Result<Self, UnknownName> {
+        [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512]
+            .into_iter()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| UnknownName::new("algorithm", name, Algorithm::NAMES))
+    }
+}
+
+impl std::str::FromStr for Encoding {
+    type Err = UnknownName;
+
+    fn from_str(name: &str) -> Result<Self, UnknownName> {
+        [Encoding::Hex, Encoding::Base64]
+            .into_iter()
+            .find(|e| e.name() == name)
+            .ok_or_else(|| UnknownName::new("encoding", name, Encoding::NAMES))
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -70,10 +123,11 @@ impl Encoding {
 ///
 /// ```
 /// use hookgate::core::{scheme::SignatureFormat, Provider};
-/// assert!(matches!(Provider::Stripe.scheme().format, SignatureFormat::KeyValue { .. }));
-/// assert!(matches!(Provider::Svix.scheme().format, SignatureFormat::VersionedList { .. }));
+/// assert!(matches!(Provider::Stripe.scheme().format(), SignatureFormat::KeyValue { .. }));
+/// assert!(matches!(Provider::Svix.scheme().format(), SignatureFormat::VersionedList { .. }));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SignatureFormat {
     /// The header value is one signature, after an optional literal prefix (`sha256=`, `v0=`).
     Plain {
@@ -103,6 +157,7 @@ pub enum SignatureFormat {
 /// assert_eq!(parts[0], PayloadPart::Literal("v0:".into()));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PayloadPart {
     /// Literal text, such as `.` or `v0:`.
     Literal(String),
@@ -134,6 +189,7 @@ pub struct SignedPayload {
 /// assert_eq!(SignedPayload::parse("{nonce}.{body}"), Err(TemplateError::UnknownPlaceholder("nonce".into())));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TemplateError {
     /// A `{…}` placeholder other than `{body}`, `{timestamp}` or `{id}`.
     #[error("unknown placeholder `{{{0}}}` (expected {{body}}, {{timestamp}} or {{id}})")]
@@ -228,15 +284,18 @@ impl fmt::Display for SignedPayload {
 ///
 /// ```
 /// use hookgate::core::{scheme::TimestampSource, Provider};
-/// assert!(matches!(Provider::Slack.scheme().timestamp, TimestampSource::Header(_)));
-/// assert_eq!(Provider::Github.scheme().timestamp, TimestampSource::None);
+/// let slack = Provider::Slack.scheme();
+/// let TimestampSource::Header(names) = slack.timestamp() else { panic!("Slack signs a header") };
+/// assert_eq!(names.preferred(), "x-slack-request-timestamp");
+/// assert_eq!(*Provider::Github.scheme().timestamp(), TimestampSource::None);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TimestampSource {
     /// The scheme signs no timestamp.
     None,
     /// The first present of these headers, in unix seconds.
-    Header(Vec<HeaderName>),
+    Header(HeaderNames),
     /// The `timestamp_key` entry of a [`SignatureFormat::KeyValue`] header.
     SignatureHeader,
 }
@@ -246,10 +305,11 @@ pub enum TimestampSource {
 /// ```
 /// use hookgate::core::{scheme::KeyEncoding, Provider};
 /// // Stripe's `whsec_…` is the key byte for byte; Standard Webhooks decodes it.
-/// assert_eq!(Provider::Stripe.scheme().key_encoding, KeyEncoding::Raw);
-/// assert_eq!(Provider::StandardWebhooks.scheme().key_encoding, KeyEncoding::StandardWebhooks);
+/// assert_eq!(Provider::Stripe.scheme().key_encoding(), KeyEncoding::Raw);
+/// assert_eq!(Provider::StandardWebhooks.scheme().key_encoding(), KeyEncoding::StandardWebhooks);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyEncoding {
     /// The secret's bytes are the key, as they are (a Stripe `whsec_…` string included).
     Raw,
@@ -257,36 +317,107 @@ pub enum KeyEncoding {
     StandardWebhooks,
 }
 
+/// A non-empty list of header names, in order of preference: the first one present is read.
+///
+/// The first name is the one a signer writes and a rejection names; there is always one.
+///
+/// ```
+/// use hookgate::core::scheme::HeaderNames;
+/// use http::HeaderName;
+///
+/// let names = HeaderNames::new([HeaderName::from_static("svix-id"), HeaderName::from_static("webhook-id")]).unwrap();
+/// assert_eq!(names.preferred(), "svix-id");
+/// assert_eq!(names.len(), 2); // a slice of every name
+/// assert!(HeaderNames::new([]).is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderNames {
+    /// The first of `all`, kept apart so that reading it cannot fail.
+    preferred: HeaderName,
+    /// Every name, `preferred` first.
+    all: Vec<HeaderName>,
+}
+
+impl HeaderNames {
+    /// A list of one name.
+    pub fn one(name: HeaderName) -> Self {
+        HeaderNames {
+            preferred: name.clone(),
+            all: vec![name],
+        }
+    }
+
+    /// `preferred`, then `fallbacks` in order.
+    pub fn with_fallbacks(
+        preferred: HeaderName,
+        fallbacks: impl IntoIterator<Item = HeaderName>,
+    ) -> Self {
+        let mut all = vec![preferred.clone()];
+        all.extend(fallbacks);
+        HeaderNames { preferred, all }
+    }
+
+    /// The names in order of preference; `None` when there are none.
+    pub fn new(names: impl IntoIterator<Item = HeaderName>) -> Option<Self> {
+        let all: Vec<HeaderName> = names.into_iter().collect();
+        let preferred = all.first()?.clone();
+        Some(HeaderNames { preferred, all })
+    }
+
+    /// The first name: the one a signer writes, and the one a rejection names when none is
+    /// present.
+    pub fn preferred(&self) -> &HeaderName {
+        &self.preferred
+    }
+
+    /// Every name, the preferred one first.
+    pub fn as_slice(&self) -> &[HeaderName] {
+        &self.all
+    }
+}
+
+impl std::ops::Deref for HeaderNames {
+    type Target = [HeaderName];
+
+    fn deref(&self) -> &[HeaderName] {
+        &self.all
+    }
+}
+
 /// A complete signature scheme: plain data, interpreted by the verifier and the signer.
 ///
 /// Get one from a preset ([`Provider::scheme`](crate::core::Provider::scheme)) or build a
-/// custom one with [`Scheme::builder`].
+/// custom one with [`Scheme::builder`]; either way its parts agree with each other (every
+/// header list a request is read through has a first name, a signed `{timestamp}` or `{id}`
+/// has a header to come from), so no scheme can make the verifier or the signer fail on a
+/// request. The parts are read with the accessors.
 ///
 /// ```
 /// use hookgate::core::{scheme::Encoding, Provider};
 /// let shopify = hookgate::core::Provider::Shopify.scheme();
-/// assert_eq!(shopify.signature_headers[0], "x-shopify-hmac-sha256");
-/// assert_eq!(shopify.encoding, Encoding::Base64);
+/// assert_eq!(shopify.signature_headers().preferred(), "x-shopify-hmac-sha256");
+/// assert_eq!(shopify.encoding(), Encoding::Base64);
 /// assert!(!shopify.signs_timestamp());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scheme {
     /// Signature headers, in order of preference: the first one present is read.
-    pub signature_headers: Vec<HeaderName>,
+    pub(crate) signature_headers: HeaderNames,
     /// The HMAC hash function.
-    pub algorithm: Algorithm,
+    pub(crate) algorithm: Algorithm,
     /// How each signature is encoded.
-    pub encoding: Encoding,
+    pub(crate) encoding: Encoding,
     /// How signatures are laid out in the header.
-    pub format: SignatureFormat,
+    pub(crate) format: SignatureFormat,
     /// What the HMAC covers.
-    pub signed_payload: SignedPayload,
+    pub(crate) signed_payload: SignedPayload,
     /// Where the signed timestamp comes from.
-    pub timestamp: TimestampSource,
-    /// Headers carrying the message id for `{id}`, first present wins.
-    pub id_headers: Vec<HeaderName>,
+    pub(crate) timestamp: TimestampSource,
+    /// Headers carrying the message id for `{id}`, first present wins; always `Some` when the
+    /// scheme signs `{id}` (checked by `validate`).
+    pub(crate) id_headers: Option<HeaderNames>,
     /// How a secret becomes the key.
-    pub key_encoding: KeyEncoding,
+    pub(crate) key_encoding: KeyEncoding,
 }
 
 /// A scheme whose parts are invalid or contradict each other.
@@ -356,11 +487,9 @@ impl Scheme {
         }
     }
 
-    /// Checks that the parts of the scheme agree with each other.
+    /// Checks that the parts of the scheme agree with each other. Every scheme that can be
+    /// had (a preset, or [`SchemeBuilder::build`]) passes; the verifier checks again anyway.
     pub fn validate(&self) -> Result<(), SchemeError> {
-        if self.signature_headers.is_empty() {
-            return Err(SchemeError::NoHeader);
-        }
         let has_timestamp = !matches!(self.timestamp, TimestampSource::None);
         if self.signed_payload.uses_timestamp() != has_timestamp {
             return Err(SchemeError::TimestampMismatch);
@@ -370,10 +499,53 @@ impl Scheme {
         {
             return Err(SchemeError::TimestampMismatch);
         }
-        if self.signed_payload.uses_id() && self.id_headers.is_empty() {
+        if self.signed_payload.uses_id() && self.id_headers.is_none() {
             return Err(SchemeError::IdWithoutHeader);
         }
         Ok(())
+    }
+
+    /// Signature headers, in order of preference: the first one present is read.
+    pub fn signature_headers(&self) -> &HeaderNames {
+        &self.signature_headers
+    }
+
+    /// The HMAC hash function.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// How each signature is encoded.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// How signatures are laid out in the header.
+    pub fn format(&self) -> &SignatureFormat {
+        &self.format
+    }
+
+    /// What the HMAC covers.
+    pub fn signed_payload(&self) -> &SignedPayload {
+        &self.signed_payload
+    }
+
+    /// Where the signed timestamp comes from.
+    pub fn timestamp(&self) -> &TimestampSource {
+        &self.timestamp
+    }
+
+    /// Headers carrying the message id signed as `{id}`, first present wins; empty when the
+    /// scheme signs no id.
+    pub fn id_headers(&self) -> &[HeaderName] {
+        self.id_headers
+            .as_ref()
+            .map_or(&[], |names| names.as_slice())
+    }
+
+    /// How a secret becomes the key.
+    pub fn key_encoding(&self) -> KeyEncoding {
+        self.key_encoding
     }
 
     /// Whether requests under this scheme carry a signed timestamp.
@@ -469,7 +641,9 @@ impl SchemeBuilder {
             None => SignedPayload::body(),
         };
         let timestamp = match (&self.timestamp_header, &self.key_value) {
-            (Some(name), _) => TimestampSource::Header(vec![header("timestamp_header", name)?]),
+            (Some(name), _) => {
+                TimestampSource::Header(HeaderNames::one(header("timestamp_header", name)?))
+            }
             (None, Some(_)) if signed_payload.uses_timestamp() => TimestampSource::SignatureHeader,
             (None, _) => TimestampSource::None,
         };
@@ -483,15 +657,15 @@ impl SchemeBuilder {
             },
         };
         let scheme = Scheme {
-            signature_headers: vec![header("header", &self.header)?],
+            signature_headers: HeaderNames::one(header("header", &self.header)?),
             algorithm: self.algorithm,
             encoding: self.encoding,
             format,
             signed_payload,
             timestamp,
             id_headers: match &self.id_header {
-                Some(name) => vec![header("id_header", name)?],
-                None => Vec::new(),
+                Some(name) => Some(HeaderNames::one(header("id_header", name)?)),
+                None => None,
             },
             key_encoding: KeyEncoding::Raw,
         };

@@ -3,7 +3,7 @@
 use super::event_id::{signature_digest_id, EventIdSpec};
 use super::key::{KeyError, MacState, Secret};
 use super::rejection::Rejection;
-use super::scheme::{Encoding, Scheme, SignatureFormat, TimestampSource};
+use super::scheme::{Encoding, HeaderNames, Scheme, SignatureFormat, TimestampSource};
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -30,6 +30,7 @@ const MAX_CANDIDATES: usize = 16;
 /// assert_eq!(verified.timestamp, Some(1_700_000_000));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Verified {
     /// The event id: from the route's event id sources, or a digest of the verified signature
     /// when they are absent (see [`Verified::event_id_from_signature`]).
@@ -94,6 +95,7 @@ impl std::fmt::Debug for Verifier {
 /// assert_eq!(error, VerifierError::NoSecret);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum VerifierError {
     /// Fail closed: a route must have at least one secret.
     #[error("no secret is configured")]
@@ -189,9 +191,10 @@ impl Verifier {
         now: SystemTime,
     ) -> Result<Verified, Rejection> {
         let scheme = &self.scheme;
-        let (header_name, values) = first_present(headers, &scheme.signature_headers).ok_or(
-            Rejection::MissingSignature(scheme.signature_headers[0].clone()),
-        )?;
+        let (header_name, values) =
+            first_present(headers, &scheme.signature_headers).ok_or_else(|| {
+                Rejection::MissingSignature(scheme.signature_headers.preferred().clone())
+            })?;
         let parsed = parse_signature_header(scheme, values)?;
         if parsed.signatures.is_empty() {
             tracing::debug!(header = %header_name, "no decodable signature in the header");
@@ -209,10 +212,11 @@ impl Verifier {
             Some(text) => Some(parse_unix_seconds(text).ok_or(Rejection::InvalidSignature)?),
             None => None,
         };
-        let signed_id = if scheme.signed_payload.uses_id() {
-            Some(first_value(headers, &scheme.id_headers)?)
-        } else {
-            None
+        let signed_id = match (&scheme.id_headers, scheme.signed_payload.uses_id()) {
+            (Some(names), true) => Some(first_value(headers, names)?),
+            // A validated scheme that signs `{id}` has id headers: this arm is never taken.
+            (None, true) => return Err(Rejection::InvalidSignature),
+            (_, false) => None,
         };
 
         let matched = self
@@ -312,9 +316,9 @@ impl Signatures {
 
 /// The trimmed value of the first of `names` present: absent is `missing_signature` (naming the
 /// preferred header), unreadable is `invalid_signature`.
-fn first_value<'h>(headers: &'h HeaderMap, names: &'h [HeaderName]) -> Result<&'h str, Rejection> {
+fn first_value<'h>(headers: &'h HeaderMap, names: &'h HeaderNames) -> Result<&'h str, Rejection> {
     let (_, mut values) = first_present(headers, names)
-        .ok_or_else(|| Rejection::MissingSignature(names[0].clone()))?;
+        .ok_or_else(|| Rejection::MissingSignature(names.preferred().clone()))?;
     let value = values.next().ok_or(Rejection::InvalidSignature)?;
     Ok(value
         .to_str()

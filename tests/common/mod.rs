@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use bytes::Bytes;
-use hookgate::core::{sign, Provider, SignInput};
+use hookgate::core::{Provider, SignInput};
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -348,7 +348,7 @@ pub fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// A request signed as `provider` would sign it.
+/// A request signed as `provider` would sign it, with its id header (`Provider::sign_request`).
 pub fn signed(
     provider: Provider,
     secret: &str,
@@ -357,26 +357,22 @@ pub fn signed(
     id: &str,
 ) -> Request<Full<Bytes>> {
     let body = body.into();
-    let headers = sign(
-        &provider.scheme(),
-        &secret.into(),
-        &body,
-        &SignInput {
-            timestamp: now(),
-            id,
-        },
-    )
-    .unwrap();
+    let headers = provider
+        .sign_request(
+            &secret.into(),
+            &body,
+            &SignInput {
+                timestamp: now(),
+                id,
+            },
+        )
+        .unwrap();
     let mut req = Request::post(url)
         .header("content-type", "application/json")
         .body(Full::new(body))
         .unwrap();
     for (name, value) in headers {
         req.headers_mut().insert(name, value);
-    }
-    if provider == Provider::Github {
-        req.headers_mut()
-            .insert("x-github-delivery", id.parse().unwrap());
     }
     req
 }

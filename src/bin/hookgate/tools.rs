@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use clap::Args;
-use hookgate::core::{sign as sign_body, EventIdSource, Provider, SignInput, Verifier};
+use hookgate::core::{Provider, SignInput, Verifier};
 use http::{HeaderMap, HeaderName, HeaderValue, Request};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -13,13 +13,8 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn parse_provider(name: &str) -> Result<Provider, String> {
-    Provider::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
-        format!(
-            "unknown provider `{name}`; presets are: {}",
-            names.join(", ")
-        )
-    })
+    name.parse()
+        .map_err(|e: hookgate::core::UnknownName| e.to_string())
 }
 
 #[derive(Args)]
@@ -120,16 +115,9 @@ fn provider_headers(
         timestamp: timestamp.unwrap_or_else(now_secs),
         id: &id,
     };
-    let mut headers =
-        sign_body(&provider.scheme(), &secret.into(), body, &input).map_err(|e| e.to_string())?;
-    for source in provider.default_event_id().sources() {
-        if let EventIdSource::Header(name) = source {
-            let value = HeaderValue::try_from(id.as_str())
-                .map_err(|_| "the id must be visible ASCII".to_owned())?;
-            headers.push((name.clone(), value));
-        }
-    }
-    Ok(headers)
+    provider
+        .sign_request(&secret.into(), body, &input)
+        .map_err(|e| e.to_string())
 }
 
 fn read_data(data: Option<&str>) -> Result<Vec<u8>, String> {
