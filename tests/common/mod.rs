@@ -164,8 +164,10 @@ pub fn peak_rss(pid: u32) -> u64 {
     kib * 1024
 }
 
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_hookgate")
+/// The binary under test: this build's, or `HOOKGATE_BIN` (to run a suite against another
+/// build, e.g. for a before/after measurement).
+pub fn bin() -> String {
+    std::env::var("HOOKGATE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_hookgate").to_owned())
 }
 
 impl Hookgate {
