@@ -64,3 +64,9 @@ pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// Default timestamp tolerance of schemes that sign one, past and future: 5 minutes.
 pub const TOLERANCE: Duration = Duration::from_secs(300);
+
+/// Prefix of every key hookgate writes in Redis.
+pub const REDIS_KEY_PREFIX: &str = "hookgate:";
+
+/// Bound on one operation of a remote store (Redis): 250 ms.
+pub const STORE_TIMEOUT: Duration = Duration::from_millis(250);

@@ -12,6 +12,9 @@
 //! | `hookgate_claims_in_flight` | gauge | `route` |
 //! | `hookgate_store_entries` | gauge | (sidecar, memory store) |
 //! | `hookgate_buffer_budget_bytes` | gauge | (sidecar: the whole `max_buffered`) |
+//! | `hookgate_store_operation_duration_seconds` | histogram | `op` (`claim`, `commit`, `release`, `ping`, `rate_limit`; Redis) |
+//! | `hookgate_store_errors_total` | counter | `kind` (`timeout`, `connection`, `server`) |
+//! | `hookgate_store_bypassed_total` | counter | `route`: delivered without dedup because the store failed (`on_store_error = "allow"`) |
 
 use std::time::Duration;
 
@@ -31,6 +34,13 @@ pub const CLAIMS_IN_FLIGHT: &str = "hookgate_claims_in_flight";
 pub const STORE_ENTRIES: &str = "hookgate_store_entries";
 /// The whole buffer budget.
 pub const BUFFER_BUDGET: &str = "hookgate_buffer_budget_bytes";
+
+/// Time of one store operation.
+pub const STORE_OPERATION_DURATION: &str = "hookgate_store_operation_duration_seconds";
+/// Store operations that failed, by kind.
+pub const STORE_ERRORS: &str = "hookgate_store_errors_total";
+/// Requests delivered without dedup because the store failed.
+pub const STORE_BYPASSED: &str = "hookgate_store_bypassed_total";
 
 /// How a request ended, as the `outcome` label says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,4 +86,21 @@ pub(crate) fn buffered(route: &str, delta: f64) {
 /// Moves the in-flight claims gauge of `route`.
 pub(crate) fn claims(route: &str, delta: f64) {
     metrics::gauge!(CLAIMS_IN_FLIGHT, "route" => route.to_owned()).increment(delta);
+}
+
+/// Records one store operation's latency.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) fn store_operation(op: &'static str, took: Duration) {
+    metrics::histogram!(STORE_OPERATION_DURATION, "op" => op).record(took.as_secs_f64());
+}
+
+/// Counts one failed store operation.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) fn store_error(kind: &'static str) {
+    metrics::counter!(STORE_ERRORS, "kind" => kind).increment(1);
+}
+
+/// Counts one request delivered without dedup because the store failed.
+pub(crate) fn store_bypassed(route: &str) {
+    metrics::counter!(STORE_BYPASSED, "route" => route.to_owned()).increment(1);
 }

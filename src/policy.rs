@@ -67,12 +67,31 @@ pub struct RateLimit {
     pub per_second: u32,
     /// Requests allowed at once.
     pub burst: u32,
+    /// One limit for every replica, kept in the shared store (Redis); otherwise each process
+    /// keeps its own.
+    pub shared: bool,
 }
 
 impl RateLimit {
-    /// `per_second` sustained, `burst` at once.
+    /// `per_second` sustained, `burst` at once, in this process.
     pub fn new(per_second: u32, burst: u32) -> Self {
-        RateLimit { per_second, burst }
+        RateLimit {
+            per_second,
+            burst,
+            shared: false,
+        }
+    }
+
+    /// The same limit, shared by every replica through the store.
+    ///
+    /// ```
+    /// let limit = hookgate::RateLimit::new(100, 200).shared();
+    /// assert!(limit.shared);
+    /// ```
+    #[must_use]
+    pub fn shared(mut self) -> Self {
+        self.shared = true;
+        self
     }
 }
 
@@ -115,7 +134,8 @@ struct PolicyInner {
     request_timeout: Duration,
     dedup_ttl: Option<Duration>,
     claim_timeout: Duration,
-    rate_limit: Option<(RateLimit, Limiter)>,
+    /// The limit, and the local limiter unless the limit is shared.
+    rate_limit: Option<(RateLimit, Option<Limiter>)>,
     allow_ips: Option<Vec<IpNet>>,
     on_store_error: OnStoreError,
 }
@@ -191,14 +211,20 @@ impl Policy {
         self.inner.on_store_error
     }
 
-    /// Takes one token from the rate limiter; `Err` holds the wait until the next.
+    /// Takes one token from the local rate limiter; `Err` holds the wait until the next.
+    /// A shared limit is not checked here (see [`Policy::shared_rate_limit`]).
     pub(crate) fn check_rate(&self) -> Result<(), Duration> {
         match &self.inner.rate_limit {
-            None => Ok(()),
-            Some((_, limiter)) => limiter
+            Some((_, Some(limiter))) => limiter
                 .check()
                 .map_err(|not_until| not_until.wait_time_from(limiter.clock().now())),
+            _ => Ok(()),
         }
+    }
+
+    /// The rate limit to take from the shared store, if the limit is shared.
+    pub(crate) fn shared_rate_limit(&self) -> Option<RateLimit> {
+        self.rate_limit().filter(|limit| limit.shared)
     }
 
     /// Whether `addr` may call the route. Without an address (no server told us who the
@@ -304,7 +330,8 @@ impl PolicyBuilder {
                     return Err(PolicyError::RateLimit);
                 };
                 let quota = Quota::per_second(per_second).allow_burst(burst);
-                Some((limit, RateLimiter::direct(quota)))
+                let local = (!limit.shared).then(|| RateLimiter::direct(quota));
+                Some((limit, local))
             }
         };
         Ok(Policy {

@@ -125,10 +125,17 @@ async fn healthz_readyz_and_prometheus_metrics() {
     ] {
         assert!(text.contains(series), "{series} in {text}");
     }
-    assert!(
-        text.contains("hookgate_store_entries 1"),
-        "one remembered id: {text}"
-    );
+    if on_redis() {
+        assert!(
+            text.contains("hookgate_store_operation_duration_seconds_count{op=\"claim\"}"),
+            "{text}"
+        );
+    } else {
+        assert!(
+            text.contains("hookgate_store_entries 1"),
+            "one remembered id: {text}"
+        );
+    }
     for line in text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())

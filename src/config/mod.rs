@@ -165,10 +165,43 @@ impl std::str::FromStr for LogFormat {
 /// ```
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
+    /// Where ids are remembered.
+    pub backend: StoreBackend,
     /// Maximum number of remembered ids (memory store).
     pub capacity: u64,
     /// What a store failure does.
     pub on_store_error: OnStoreError,
+}
+
+/// `[store] backend`: the embedded memory store, or Redis shared by every replica.
+///
+/// ```
+/// let config = hookgate::config::Config::from_toml(r#"
+/// [store]
+/// backend = "redis"
+/// url = "redis://127.0.0.1:6379/0"
+/// key_prefix = "payments:"
+/// timeout = "100ms"
+///
+/// [[route]]
+/// name = "github"
+/// path = "/webhooks/github"
+/// upstream = "http://127.0.0.1:3000/github"
+/// provider = "github"
+/// secrets = ["gh-secret"]
+/// "#).unwrap();
+/// let hookgate::config::StoreBackend::Redis(redis) = &config.store.backend else { panic!() };
+/// assert_eq!(redis.key_prefix, "payments:");
+/// assert_eq!(redis.timeout, std::time::Duration::from_millis(100));
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum StoreBackend {
+    /// In this process (moka, LRU): one replica.
+    Memory,
+    /// Redis or Valkey, standalone or cluster: every replica shares it.
+    #[cfg(feature = "redis")]
+    Redis(crate::store::RedisConfig),
 }
 
 /// One `[[route]]`.
@@ -352,23 +385,7 @@ impl Config {
         };
 
         let raw_store = raw.store.unwrap_or_default();
-        if let Some(backend) = &raw_store.backend {
-            match backend.get_ref().as_str() {
-                "memory" => {}
-                "redis" => {
-                    return Err(src.at(
-                        backend,
-                        "the redis backend is not available in this build yet; use \"memory\"",
-                    ))
-                }
-                other => {
-                    return Err(src.at(
-                        backend,
-                        format!("unknown store backend `{other}`: expected \"memory\""),
-                    ))
-                }
-            }
-        }
+        let backend = store_backend(src, &raw_store)?;
         let on_store_error = match &raw_store.on_store_error {
             None => OnStoreError::Reject,
             Some(v) => v
@@ -382,6 +399,7 @@ impl Config {
             None => defaults::STORE_CAPACITY,
         };
         let store = StoreConfig {
+            backend,
             capacity,
             on_store_error,
         };
@@ -511,10 +529,17 @@ fn build_route(
     }
     if let Some(limit) = &raw.rate_limit {
         let l = limit.get_ref();
-        policy = policy.rate_limit(RateLimit::new(
-            l.per_second,
-            l.burst.unwrap_or(l.per_second),
-        ));
+        let mut rate = RateLimit::new(l.per_second, l.burst.unwrap_or(l.per_second));
+        if l.shared == Some(true) {
+            if matches!(store.backend, StoreBackend::Memory) {
+                return Err(src.at(
+                    limit,
+                    "a shared rate limit needs a shared store: set [store] backend = \"redis\"",
+                ));
+            }
+            rate = rate.shared();
+        }
+        policy = policy.rate_limit(rate);
     }
     if raw.allow_ips.is_some() {
         policy = policy.allow_ips(nets(src, raw.allow_ips.as_ref())?);
@@ -606,11 +631,107 @@ fn custom_scheme(src: &Source<'_>, raw: &Spanned<RawScheme>) -> Result<Scheme, C
     })
 }
 
+fn store_backend(src: &Source<'_>, raw: &raw::RawStore) -> Result<StoreBackend, ConfigError> {
+    let backend = raw
+        .backend
+        .as_ref()
+        .map_or("memory", |b| b.get_ref().as_str());
+    let redis_only = [
+        ("url", raw.url.as_ref().map(Spanned::span)),
+        ("cluster", raw.cluster.as_ref().map(Spanned::span)),
+        ("key_prefix", raw.key_prefix.as_ref().map(Spanned::span)),
+        ("timeout", raw.timeout.as_ref().map(Spanned::span)),
+    ];
+    match backend {
+        "memory" => {
+            if let Some((name, Some(span))) = redis_only.into_iter().find(|(_, s)| s.is_some()) {
+                return Err(src.error(
+                    span,
+                    format!("`{name}` is for backend = \"redis\"; this store is \"memory\""),
+                ));
+            }
+            Ok(StoreBackend::Memory)
+        }
+        #[cfg(feature = "redis")]
+        "redis" => {
+            let Some(url) = &raw.url else {
+                let at = raw.backend.as_ref().map_or(0..0, Spanned::span);
+                return Err(src.error(
+                    at,
+                    "backend = \"redis\" needs a url (redis:// or rediss://)",
+                ));
+            };
+            // Spans are the whole `url` value: toml cannot span inside an untagged list.
+            let values: Vec<Spanned<String>> = match url.get_ref() {
+                raw::OneOrMany::One(one) => vec![one.clone()],
+                raw::OneOrMany::Many(many) => many.clone(),
+            }
+            .into_iter()
+            .map(|text| Spanned::new(url.span(), text))
+            .collect();
+            if values.is_empty() {
+                return Err(src.at(url, "url needs at least one redis:// or rediss:// URL"));
+            }
+            let mut urls = Vec::with_capacity(values.len());
+            for value in &values {
+                let bytes = resolve_value(src, value)?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| src.at(value, "the Redis URL is not UTF-8"))?;
+                let text = text.trim().to_owned();
+                // The message never repeats the URL: it may hold a password.
+                if !(text.starts_with("redis://") || text.starts_with("rediss://")) {
+                    return Err(src.at(value, "a Redis URL starts with redis:// or rediss://"));
+                }
+                if redis::Client::open(text.as_str()).is_err() {
+                    return Err(src.at(value, "this Redis URL cannot be parsed"));
+                }
+                urls.push(text);
+            }
+            let cluster = raw.cluster.as_ref().is_some_and(|c| *c.get_ref());
+            if !cluster && urls.len() > 1 {
+                return Err(src.at(
+                    url,
+                    "several URLs are seeds of a cluster: set cluster = true",
+                ));
+            }
+            let mut config = if cluster {
+                crate::store::RedisConfig::cluster(urls)
+            } else {
+                crate::store::RedisConfig::new(urls.remove(0))
+            };
+            if let Some(prefix) = &raw.key_prefix {
+                config = config.key_prefix(prefix.get_ref());
+            }
+            if let Some(timeout) = opt_duration(src, &raw.timeout)? {
+                if timeout.is_zero() {
+                    let at = raw.timeout.as_ref().map_or(0..0, Spanned::span);
+                    return Err(src.error(at, "timeout must be above zero"));
+                }
+                config = config.timeout(timeout);
+            }
+            Ok(StoreBackend::Redis(config))
+        }
+        other => {
+            let at = raw.backend.as_ref().map_or(0..0, Spanned::span);
+            Err(src.error(
+                at,
+                format!("unknown store backend `{other}`: expected \"memory\" or \"redis\""),
+            ))
+        }
+    }
+}
+
 fn resolve_secret(src: &Source<'_>, value: &Spanned<String>) -> Result<Secret, ConfigError> {
+    resolve_value(src, value).map(Secret::new)
+}
+
+/// A value written literally, as `env:NAME` or as `file:PATH` (one trailing newline ignored);
+/// never empty. Errors name the variable or file, never the value.
+fn resolve_value(src: &Source<'_>, value: &Spanned<String>) -> Result<Vec<u8>, ConfigError> {
     let text = value.get_ref();
     if let Some(name) = text.strip_prefix("env:") {
         return match std::env::var(name) {
-            Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
+            Ok(v) if !v.is_empty() => Ok(v.into_bytes()),
             Ok(_) => Err(src.at(value, format!("environment variable {name} is empty"))),
             Err(_) => Err(src.at(value, format!("environment variable {name} is not set"))),
         };
@@ -632,12 +753,12 @@ fn resolve_secret(src: &Source<'_>, value: &Spanned<String>) -> Result<Secret, C
         if bytes.is_empty() {
             return Err(src.at(value, format!("secret file {} is empty", path.display())));
         }
-        return Ok(Secret::new(bytes));
+        return Ok(bytes);
     }
     if text.is_empty() {
         return Err(src.at(value, "a secret cannot be empty"));
     }
-    Ok(Secret::new(text.as_bytes()))
+    Ok(text.as_bytes().to_vec())
 }
 
 fn opt_duration(

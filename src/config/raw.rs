@@ -31,6 +31,10 @@ pub(super) struct RawServer {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     pub backend: Option<Spanned<String>>,
+    pub url: Option<Spanned<OneOrMany>>,
+    pub cluster: Option<Spanned<bool>>,
+    pub key_prefix: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
     pub capacity: Option<Spanned<u64>>,
     pub on_store_error: Option<Spanned<String>>,
 }
@@ -74,6 +78,7 @@ pub(super) struct RawScheme {
 pub(super) struct RawRateLimit {
     pub per_second: u32,
     pub burst: Option<u32>,
+    pub shared: Option<bool>,
 }
 
 #[derive(Deserialize)]

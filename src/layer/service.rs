@@ -170,7 +170,22 @@ where
         Ok(verified) => verified,
         Err(rejection) => return reject(rejection),
     };
-    if let Err(wait) = policy.check_rate() {
+    if let Some(limit) = policy.shared_rate_limit() {
+        match shared.store.acquire_shared_rate(route, limit).await {
+            Ok(Ok(())) => {}
+            Ok(Err(wait)) => return reject(Rejection::RateLimited { retry_after: wait }),
+            Err(error) => match policy.on_store_error() {
+                OnStoreError::Allow => {
+                    tracing::warn!(route, %error, "shared rate limit unavailable, admitting");
+                    metrics::store_bypassed(route);
+                }
+                _ => {
+                    tracing::warn!(route, %error, "shared rate limit unavailable");
+                    return reject(Rejection::StoreUnavailable);
+                }
+            },
+        }
+    } else if let Err(wait) = policy.check_rate() {
         return reject(Rejection::RateLimited { retry_after: wait });
     }
 
@@ -196,6 +211,7 @@ where
             Err(error) => match policy.on_store_error() {
                 OnStoreError::Allow => {
                     tracing::warn!(route, %error, "seen-event store unavailable, delivering without dedup");
+                    metrics::store_bypassed(route);
                 }
                 // Fail closed, whatever a future variant adds.
                 _ => {

@@ -58,6 +58,9 @@ pub enum SidecarError {
     /// A worker thread panicked.
     #[error("a worker thread panicked")]
     WorkerPanicked,
+    /// The store could not be set up (an unusable Redis URL).
+    #[error("{0}")]
+    Store(crate::store::StoreError),
 }
 
 /// A sidecar whose sockets are bound, ready to [`serve`](Sidecar::serve).
@@ -159,8 +162,7 @@ impl Sidecar {
                 .build_recorder(),
         );
         let handle = recorder.handle();
-        let memory = Arc::new(MemoryStore::new(config.store.capacity));
-        let store: Arc<dyn SeenStore> = memory.clone();
+        let stores = Stores::new(&config)?;
         let budget = BufferBudget::new(server.max_buffered);
         metrics::with_local_recorder(&*recorder, || {
             metrics::gauge!(crate::metrics::BUFFER_BUDGET).set(budget.total() as f64);
@@ -168,30 +170,13 @@ impl Sidecar {
         let permits = Arc::new(tokio::sync::Semaphore::new(server.max_connections));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let drain = server.request_timeout + server.upstream_timeout;
+        let config = Arc::new(config);
 
         let mut workers = Vec::with_capacity(listeners.len());
         for (i, listener) in listeners.into_iter().enumerate() {
-            // Each worker has its own upstream pool: a request never changes thread.
-            let client = UpstreamClient::new(
-                server
-                    .upstream_timeout
-                    .min(crate::defaults::UPSTREAM_CONNECT_TIMEOUT),
-            );
-            let routes = config.routes.iter().map(|rc| {
-                let forward =
-                    Forward::new(client.clone(), rc.upstream.clone(), server.upstream_timeout);
-                let layer = WebhookLayer::new(rc.verifier.clone())
-                    .name(rc.name.as_str())
-                    .policy(rc.policy.clone())
-                    .store(store.clone())
-                    .buffer_budget(budget.clone());
-                (rc.path.clone(), layer.layer(forward))
-            });
-            let router = Arc::new(router::Router::new(routes, server.trusted_proxies.clone()));
-            let settings = server::Settings {
-                request_timeout: server.request_timeout,
-                drain,
-            };
+            let config = config.clone();
+            let stores = stores.clone();
+            let budget = budget.clone();
             let permits = permits.clone();
             let recorder = recorder.clone();
             let mut stopped = stopped.clone();
@@ -208,6 +193,13 @@ impl Sidecar {
                     runtime.block_on(async move {
                         let listener = tokio::net::TcpListener::from_std(listener)
                             .map_err(SidecarError::Worker)?;
+                        // A remote store's connection lives on this worker's event loop.
+                        let store = stores.for_this_runtime()?;
+                        let router = Arc::new(router(&config, store, budget));
+                        let settings = server::Settings {
+                            request_timeout: config.server.request_timeout,
+                            drain,
+                        };
                         let shutdown = async move {
                             let _ = stopped.wait_for(|stop| *stop).await;
                         };
@@ -218,6 +210,11 @@ impl Sidecar {
                 .map_err(SidecarError::Worker)?;
             workers.push(worker);
         }
+        let server = &config.server;
+        let admin_store = stores.for_this_runtime()?;
+        let waiting = stores
+            .redis_urls()
+            .map(|urls| tokio::spawn(wait_for_store(admin_store.clone(), urls)));
 
         let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
         let admin_task = match admin {
@@ -228,8 +225,8 @@ impl Sidecar {
                     tracing::info!(admin = %addr, "admin listening");
                 }
                 let admin = admin::Admin {
-                    store,
-                    memory: Some(memory),
+                    store: admin_store,
+                    memory: stores.memory(),
                     recorder: recorder.clone(),
                     handle,
                     request_timeout: server.request_timeout,
@@ -251,6 +248,9 @@ impl Sidecar {
         tracing::info!("shutting down: draining in-flight requests");
         let _ = stop.send(true);
         let _ = admin_stop.send(());
+        if let Some(waiting) = waiting {
+            waiting.abort();
+        }
         let joined = tokio::task::spawn_blocking(move || {
             workers
                 .into_iter()
@@ -263,6 +263,101 @@ impl Sidecar {
             let _ = task.await;
         }
         joined.map(|_| ())
+    }
+}
+
+/// The route stacks of one worker.
+fn router(config: &Config, store: Arc<dyn SeenStore>, budget: BufferBudget) -> router::Router {
+    let server = &config.server;
+    // Each worker has its own upstream pool: a request never changes thread.
+    let client = UpstreamClient::new(
+        server
+            .upstream_timeout
+            .min(crate::defaults::UPSTREAM_CONNECT_TIMEOUT),
+    );
+    let routes = config.routes.iter().map(|rc| {
+        let forward = Forward::new(client.clone(), rc.upstream.clone(), server.upstream_timeout);
+        let layer = WebhookLayer::new(rc.verifier.clone())
+            .name(rc.name.as_str())
+            .policy(rc.policy.clone())
+            .store(store.clone())
+            .buffer_budget(budget.clone());
+        (rc.path.clone(), layer.layer(forward))
+    });
+    router::Router::new(routes, server.trusted_proxies.clone())
+}
+
+/// The seen-event store of each event loop: one memory store shared by all, or a Redis
+/// connection set per event loop.
+#[derive(Clone)]
+enum Stores {
+    Memory(Arc<MemoryStore>),
+    #[cfg(feature = "redis")]
+    Redis(crate::store::RedisConfig),
+}
+
+impl Stores {
+    fn new(config: &Config) -> Result<Stores, SidecarError> {
+        Ok(match &config.store.backend {
+            crate::config::StoreBackend::Memory => {
+                Stores::Memory(Arc::new(MemoryStore::new(config.store.capacity)))
+            }
+            #[cfg(feature = "redis")]
+            crate::config::StoreBackend::Redis(redis) => Stores::Redis(redis.clone()),
+        })
+    }
+
+    /// The store for the runtime this is called in.
+    fn for_this_runtime(&self) -> Result<Arc<dyn SeenStore>, SidecarError> {
+        Ok(match self {
+            Stores::Memory(memory) => memory.clone(),
+            #[cfg(feature = "redis")]
+            Stores::Redis(config) => Arc::new(
+                crate::store::RedisStore::new(config.clone()).map_err(SidecarError::Store)?,
+            ),
+        })
+    }
+
+    fn memory(&self) -> Option<Arc<MemoryStore>> {
+        match self {
+            Stores::Memory(memory) => Some(memory.clone()),
+            #[cfg(feature = "redis")]
+            Stores::Redis(_) => None,
+        }
+    }
+
+    /// Where the remote store is, for the log (credentials removed).
+    fn redis_urls(&self) -> Option<String> {
+        match self {
+            Stores::Memory(_) => None,
+            #[cfg(feature = "redis")]
+            Stores::Redis(config) => Some(config.redacted_urls().join(", ")),
+        }
+    }
+}
+
+/// Says in the log what the sidecar waits for while the remote store does not answer, and
+/// when it does. Requests meanwhile follow `on_store_error`; `/readyz` answers 503.
+async fn wait_for_store(store: Arc<dyn SeenStore>, urls: String) {
+    let mut waiting = false;
+    loop {
+        match store.ping().await {
+            Ok(()) => {
+                if waiting {
+                    tracing::info!(redis = %urls, "Redis answers: ready");
+                } else {
+                    tracing::info!(redis = %urls, "Redis answers");
+                }
+                return;
+            }
+            Err(error) => {
+                if !waiting {
+                    tracing::warn!(redis = %urls, %error, "waiting for Redis: requests are answered 503 store_unavailable (or delivered without dedup with on_store_error = \"allow\") until it answers");
+                    waiting = true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        }
     }
 }
 

@@ -4,7 +4,6 @@ use super::{Claim, ClaimToken, SeenStore, StoreFuture, StoreKey};
 use moka::ops::compute::{CompResult, Op};
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
-use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -15,7 +14,7 @@ use std::time::{Duration, Instant};
 /// bounds the size either way. This saves the timer wheel's memory on every remembered id.
 #[derive(Debug, Clone, Copy)]
 enum Seen {
-    InFlight { token: u64, until: Instant },
+    InFlight { token: u128, until: Instant },
     Delivered { until: Instant },
 }
 
@@ -33,8 +32,7 @@ impl Seen {
 type KeyDigest = u128;
 
 fn digest(key: &StoreKey) -> KeyDigest {
-    let hash = Sha256::digest(key.as_str().as_bytes());
-    u128::from_le_bytes(hash[..16].try_into().expect("SHA-256 is 32 bytes"))
+    u128::from_le_bytes(key.digest())
 }
 
 /// An in-process [`SeenStore`] holding at most `capacity` event ids.
@@ -84,7 +82,7 @@ impl MemoryStore {
 
     /// Claims synchronously (the memory store never waits).
     pub fn claim_now(&self, key: &StoreKey, in_flight_ttl: Duration) -> Claim {
-        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let token = u128::from(self.next_token.fetch_add(1, Ordering::Relaxed));
         let now = Instant::now();
         let claimed = Seen::InFlight {
             token,

@@ -1,8 +1,12 @@
 #![doc = include_str!("../docs/deduplication.md")]
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::{RedisConfig, RedisStore};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -46,6 +50,16 @@ impl StoreKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The key hashed to a fixed 16 bytes (the first half of its SHA-256): what stores hold,
+    /// whatever the length of the id.
+    pub fn digest(&self) -> [u8; 16] {
+        use sha2::Digest as _;
+        let hash = sha2::Sha256::digest(self.0.as_bytes());
+        let mut digest = [0u8; 16];
+        digest.copy_from_slice(&hash[..16]);
+        digest
+    }
 }
 
 /// Proof of a claim, needed to commit or release it.
@@ -60,7 +74,7 @@ impl StoreKey {
 /// assert!(matches!(store.claim_now(&key, Duration::from_secs(30)), Claim::New(_)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClaimToken(pub(crate) u64);
+pub struct ClaimToken(pub(crate) u128);
 
 /// The answer to a claim.
 ///
@@ -140,4 +154,22 @@ pub trait SeenStore: Send + Sync + 'static {
 
     /// Whether the store answers (for `/readyz`).
     fn ping(&self) -> StoreFuture<'_, ()>;
+
+    /// Takes one request from the rate limit `limit` shared by every replica under `name`;
+    /// `Ok(Err(wait))` when it is exhausted. Only a store shared between replicas can do
+    /// this: the default answers an error.
+    fn acquire_shared_rate<'a>(
+        &'a self,
+        name: &'a str,
+        limit: crate::RateLimit,
+    ) -> StoreFuture<'a, Result<(), Duration>> {
+        let _ = (name, limit);
+        Box::pin(async {
+            Err(StoreError::from(
+                Box::<dyn std::error::Error + Send + Sync>::from(
+                    "this store keeps no shared rate limit",
+                ),
+            ))
+        })
+    }
 }

@@ -332,6 +332,7 @@ pub fn config(
 listen = "127.0.0.1:0"
 {server_extra}
 
+{store}
 [[route]]
 name = "{provider}"
 path = "/webhooks/{provider}"
@@ -339,7 +340,8 @@ upstream = "{upstream}"
 provider = "{provider}"
 secrets = ["{secret}"]
 {route_extra}
-"#
+"#,
+        store = store_section(),
     )
 }
 
@@ -432,4 +434,116 @@ pub async fn read_all(stream: &mut TcpStream, wait: Duration) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The `[store]` section every end-to-end config gets: the memory store, or Redis when
+/// `HOOKGATE_TEST_REDIS` names a server (so the same suites run against both), with a key
+/// prefix of its own per config so tests never see each other's ids.
+pub fn store_section() -> String {
+    match std::env::var("HOOKGATE_TEST_REDIS") {
+        Ok(url) if !url.is_empty() => {
+            static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            format!(
+                "[store]\nbackend = \"redis\"\nurl = \"{url}\"\nkey_prefix = \"test-{}-{n}-{}:\"\n",
+                std::process::id(),
+                now()
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+/// Whether the end-to-end suites run against Redis (`HOOKGATE_TEST_REDIS`).
+pub fn on_redis() -> bool {
+    std::env::var("HOOKGATE_TEST_REDIS").is_ok_and(|v| !v.is_empty())
+}
+
+/// A real `redis-server` on a free loopback port, in a directory of its own; killed when
+/// dropped.
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<Child>,
+    dir: TempDir,
+    extra: Vec<String>,
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        Self::start_with(&[])
+    }
+
+    /// With extra `redis-server` arguments (e.g. `--cluster-enabled yes`).
+    pub fn start_with(extra: &[&str]) -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = RedisServer {
+            port,
+            child: None,
+            dir: TempDir::new(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        server.restart();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (SIGKILL): every connection drops at once.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port (empty: no persistence) and waits until it answers.
+    pub fn restart(&mut self) {
+        self.kill();
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(["--dir", self.dir.0.to_str().unwrap()])
+            .args(&self.extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (apt-get install redis-server)");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.command(&["PING"]).is_some_and(|r| r.contains("PONG")) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Runs one command with `redis-cli`; its output, or `None` when it failed.
+    pub fn command(&self, args: &[&str]) -> Option<String> {
+        let out = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
