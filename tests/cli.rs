@@ -265,3 +265,39 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
     .unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn run_with_log_format_json_writes_one_json_object_per_line() {
+    let dir = TempDir::new();
+    let path = dir.0.join("hookgate.toml");
+    std::fs::write(
+        &path,
+        config("github", "s", "http://127.0.0.1:9/gh", "", ""),
+    )
+    .unwrap();
+    let mut child = Command::new(bin())
+        .args(["run", "--log-format", "json", "--config"])
+        .arg(&path)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let mut seen = Vec::new();
+    while let Some(Ok(line)) = lines.next() {
+        let value: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        let message = value["fields"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        seen.push(message.clone());
+        if message == "listening" {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.contains(&"route".to_owned()), "{seen:?}");
+    assert_eq!(seen.last().map(String::as_str), Some("listening"));
+}

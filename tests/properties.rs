@@ -13,7 +13,6 @@
 //! is `PROPTEST_CASES=100000 cargo test --release --test properties`.
 
 use base64::Engine as _;
-use hookgate::config::Config;
 use hookgate::core::scheme::{Algorithm, Encoding, Scheme, SignedPayload, TimestampSource};
 use hookgate::core::{EventIdSpec, Provider, Rejection, SignInput, Verifier};
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -570,12 +569,18 @@ proptest! {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// TOML configuration.
-// ---------------------------------------------------------------------------------------------
+/// The TOML configuration (feature `config`).
+#[cfg(feature = "config")]
+mod toml_config {
+    use super::*;
+    use hookgate::config::Config;
 
-const VALID_CONFIGS: [&str; 2] = [
-    r#"
+    // ---------------------------------------------------------------------------------------------
+    // TOML configuration.
+    // ---------------------------------------------------------------------------------------------
+
+    const VALID_CONFIGS: [&str; 2] = [
+        r#"
 [server]
 listen = "127.0.0.1:8080"
 upstream_timeout = "10s"
@@ -593,7 +598,7 @@ secrets = ["gh-secret", "gh-old"]
 rate_limit = { per_second = 10, burst = 20 }
 allow_ips = ["10.0.0.0/8"]
 "#,
-    r#"
+        r#"
 [[route]]
 name = "acme"
 path = "/webhooks/acme"
@@ -618,108 +623,109 @@ upstream = "http://127.0.0.1:3000/svix"
 provider = "svix"
 secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
 "#,
-];
-
-/// One edit of a config, on chars (the text stays UTF-8).
-#[derive(Debug, Clone)]
-enum Edit {
-    Delete(Index),
-    Insert(Index, char),
-    Replace(Index, char),
-    Truncate(Index),
-    DuplicateLine(Index),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    let ch = prop_oneof![
-        prop::sample::select(
-            "\"'=[]{}.,#\n\\ 0123456789abcdefxyz-:/é\u{0}\t"
-                .chars()
-                .collect::<Vec<_>>()
-        ),
-        any::<char>(),
     ];
-    prop_oneof![
-        any::<Index>().prop_map(Edit::Delete),
-        (any::<Index>(), ch.clone()).prop_map(|(i, c)| Edit::Insert(i, c)),
-        (any::<Index>(), ch).prop_map(|(i, c)| Edit::Replace(i, c)),
-        any::<Index>().prop_map(Edit::Truncate),
-        any::<Index>().prop_map(Edit::DuplicateLine),
-    ]
-}
 
-fn apply(text: &str, edits: &[Edit]) -> String {
-    let mut chars: Vec<char> = text.chars().collect();
-    for edit in edits {
-        let len = chars.len();
-        match edit {
-            Edit::Delete(i) if len > 0 => {
-                chars.remove(i.index(len));
+    /// One edit of a config, on chars (the text stays UTF-8).
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Delete(Index),
+        Insert(Index, char),
+        Replace(Index, char),
+        Truncate(Index),
+        DuplicateLine(Index),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        let ch = prop_oneof![
+            prop::sample::select(
+                "\"'=[]{}.,#\n\\ 0123456789abcdefxyz-:/é\u{0}\t"
+                    .chars()
+                    .collect::<Vec<_>>()
+            ),
+            any::<char>(),
+        ];
+        prop_oneof![
+            any::<Index>().prop_map(Edit::Delete),
+            (any::<Index>(), ch.clone()).prop_map(|(i, c)| Edit::Insert(i, c)),
+            (any::<Index>(), ch).prop_map(|(i, c)| Edit::Replace(i, c)),
+            any::<Index>().prop_map(Edit::Truncate),
+            any::<Index>().prop_map(Edit::DuplicateLine),
+        ]
+    }
+
+    fn apply(text: &str, edits: &[Edit]) -> String {
+        let mut chars: Vec<char> = text.chars().collect();
+        for edit in edits {
+            let len = chars.len();
+            match edit {
+                Edit::Delete(i) if len > 0 => {
+                    chars.remove(i.index(len));
+                }
+                Edit::Insert(i, c) => chars.insert(i.index(len + 1), *c),
+                Edit::Replace(i, c) if len > 0 => chars[i.index(len)] = *c,
+                Edit::Truncate(i) => chars.truncate(i.index(len + 1)),
+                Edit::DuplicateLine(i) => {
+                    let text: String = chars.iter().collect();
+                    let lines: Vec<&str> = text.split('\n').collect();
+                    let n = i.index(lines.len());
+                    let mut out = lines.clone();
+                    out.insert(n, lines[n]);
+                    chars = out.join("\n").chars().collect();
+                }
+                _ => {}
             }
-            Edit::Insert(i, c) => chars.insert(i.index(len + 1), *c),
-            Edit::Replace(i, c) if len > 0 => chars[i.index(len)] = *c,
-            Edit::Truncate(i) => chars.truncate(i.index(len + 1)),
-            Edit::DuplicateLine(i) => {
-                let text: String = chars.iter().collect();
-                let lines: Vec<&str> = text.split('\n').collect();
-                let n = i.index(lines.len());
-                let mut out = lines.clone();
-                out.insert(n, lines[n]);
-                chars = out.join("\n").chars().collect();
-            }
-            _ => {}
+        }
+        chars.into_iter().collect()
+    }
+
+    /// A config error's position is a place in the text: a line that exists, a column within it
+    /// (or just after its last char).
+    fn check_position(text: &str) -> Result<(), TestCaseError> {
+        if let Err(error) = Config::from_toml(text) {
+            let lines: Vec<&str> = text.split('\n').collect();
+            prop_assert!(
+                error.line >= 1 && error.line <= lines.len(),
+                "line {} of {}: {}",
+                error.line,
+                lines.len(),
+                error
+            );
+            let width = lines[error.line - 1].chars().count();
+            prop_assert!(
+                error.column >= 1 && error.column <= width + 1,
+                "column {} of a {}-char line: {}",
+                error.column,
+                width,
+                error
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::default())]
+
+        #[test]
+        fn config_never_panics_on_any_text(text in prop_oneof![
+            any::<String>(),
+            "[\\[\\]a-z_ =\"{},.0-9\n#:/]{0,200}",
+        ]) {
+            check_position(&text)?;
+        }
+
+        #[test]
+        fn config_never_panics_on_edited_valid_configs(
+            base in prop::sample::select(VALID_CONFIGS.to_vec()),
+            edits in vec(edit(), 1..6),
+        ) {
+            check_position(&apply(base, &edits))?;
         }
     }
-    chars.into_iter().collect()
-}
-
-/// A config error's position is a place in the text: a line that exists, a column within it
-/// (or just after its last char).
-fn check_position(text: &str) -> Result<(), TestCaseError> {
-    if let Err(error) = Config::from_toml(text) {
-        let lines: Vec<&str> = text.split('\n').collect();
-        prop_assert!(
-            error.line >= 1 && error.line <= lines.len(),
-            "line {} of {}: {}",
-            error.line,
-            lines.len(),
-            error
-        );
-        let width = lines[error.line - 1].chars().count();
-        prop_assert!(
-            error.column >= 1 && error.column <= width + 1,
-            "column {} of a {}-char line: {}",
-            error.column,
-            width,
-            error
-        );
-    }
-    Ok(())
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::default())]
 
     #[test]
-    fn config_never_panics_on_any_text(text in prop_oneof![
-        any::<String>(),
-        "[\\[\\]a-z_ =\"{},.0-9\n#:/]{0,200}",
-    ]) {
-        check_position(&text)?;
-    }
-
-    #[test]
-    fn config_never_panics_on_edited_valid_configs(
-        base in prop::sample::select(VALID_CONFIGS.to_vec()),
-        edits in vec(edit(), 1..6),
-    ) {
-        check_position(&apply(base, &edits))?;
-    }
-}
-
-#[test]
-fn the_valid_configs_are_valid() {
-    for text in VALID_CONFIGS {
-        Config::from_toml(text).unwrap();
+    fn the_valid_configs_are_valid() {
+        for text in VALID_CONFIGS {
+            Config::from_toml(text).unwrap();
+        }
     }
 }
