@@ -317,7 +317,12 @@ fn set_forwarded(headers: &mut HeaderMap, client: Option<&ClientAddr>, host: Opt
         }
     }
     if !headers.contains_key(&XFP) {
-        headers.insert(XFP, HeaderValue::from_static("http"));
+        let proto = if client.is_some_and(|c| c.tls) {
+            "https"
+        } else {
+            "http"
+        };
+        headers.insert(XFP, HeaderValue::from_static(proto));
     }
     if let Some(host) = host {
         if !headers.contains_key(&XFH) {

@@ -12,6 +12,7 @@
 //! | `hookgate_claims_in_flight` | gauge | `route` |
 //! | `hookgate_store_entries` | gauge | (sidecar, memory store) |
 //! | `hookgate_buffer_budget_bytes` | gauge | (sidecar: the whole `max_buffered`) |
+//! | `hookgate_config_reloads_total` | counter | `result` (`ok`, `error`) |
 //! | `hookgate_store_operation_duration_seconds` | histogram | `op` (`claim`, `commit`, `release`, `ping`, `rate_limit`; Redis) |
 //! | `hookgate_store_errors_total` | counter | `kind` (`timeout`, `connection`, `server`) |
 //! | `hookgate_store_bypassed_total` | counter | `route`: delivered without dedup because the store failed (`on_store_error = "allow"`) |
@@ -35,6 +36,8 @@ pub const STORE_ENTRIES: &str = "hookgate_store_entries";
 /// The whole buffer budget.
 pub const BUFFER_BUDGET: &str = "hookgate_buffer_budget_bytes";
 
+/// Configuration reloads, by result.
+pub const CONFIG_RELOADS: &str = "hookgate_config_reloads_total";
 /// Time of one store operation.
 pub const STORE_OPERATION_DURATION: &str = "hookgate_store_operation_duration_seconds";
 /// Store operations that failed, by kind.
@@ -103,4 +106,11 @@ pub(crate) fn store_error(kind: &'static str) {
 /// Counts one request delivered without dedup because the store failed.
 pub(crate) fn store_bypassed(route: &str) {
     metrics::counter!(STORE_BYPASSED, "route" => route.to_owned()).increment(1);
+}
+
+/// Counts one configuration reload.
+#[cfg_attr(not(feature = "sidecar"), allow(dead_code))]
+pub(crate) fn config_reload(ok: bool) {
+    let result = if ok { "ok" } else { "error" };
+    metrics::counter!(CONFIG_RELOADS, "result" => result).increment(1);
 }

@@ -66,6 +66,8 @@ pub struct ClientAddr {
     pub client: IpAddr,
     /// Whether the peer is a trusted proxy (its `X-Forwarded-*` headers are kept).
     pub peer_trusted: bool,
+    /// Whether the request came over TLS (`X-Forwarded-Proto: https` upstream).
+    pub tls: bool,
 }
 
 impl ClientAddr {
@@ -80,6 +82,7 @@ impl ClientAddr {
             peer,
             client: peer.ip(),
             peer_trusted: false,
+            tls: false,
         }
     }
 
@@ -96,6 +99,19 @@ impl ClientAddr {
             peer,
             client,
             peer_trusted,
+            tls: false,
         }
+    }
+
+    /// The same client, marked as having connected over TLS (or not).
+    ///
+    /// ```
+    /// let peer: std::net::SocketAddr = "10.0.0.7:51000".parse().unwrap();
+    /// assert!(hookgate::ClientAddr::direct(peer).over_tls(true).tls);
+    /// ```
+    #[must_use]
+    pub fn over_tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
     }
 }

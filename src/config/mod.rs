@@ -19,6 +19,9 @@
 //! ```
 
 mod raw;
+mod tls;
+
+pub use tls::TlsConfig;
 
 use crate::core::scheme::{Algorithm, Encoding, Scheme, SchemeError};
 use crate::core::{EventIdSpec, Provider, Secret, Verifier};
@@ -64,6 +67,9 @@ pub struct Config {
     pub store: StoreConfig,
     /// `[[route]]`, in file order.
     pub routes: Vec<RouteConfig>,
+    /// Every file the configuration read (certificates, keys, `file:` values): the sidecar
+    /// reloads when one changes.
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// `[server]`: listeners and global bounds.
@@ -91,6 +97,8 @@ pub struct Config {
 pub struct ServerConfig {
     /// Where webhooks are received.
     pub listen: SocketAddr,
+    /// `[server.tls]`: serve HTTPS on `listen`.
+    pub tls: Option<TlsConfig>,
     /// Where `/healthz`, `/readyz` and `/metrics` are served, if anywhere.
     pub admin_listen: Option<SocketAddr>,
     /// Default bound on a request body.
@@ -263,6 +271,8 @@ pub struct ConfigError {
 struct Source<'a> {
     text: &'a str,
     base_dir: Option<&'a Path>,
+    /// Every file the configuration reads (certificates, keys, `file:` values), to watch.
+    files: std::cell::RefCell<Vec<std::path::PathBuf>>,
 }
 
 impl Source<'_> {
@@ -279,6 +289,14 @@ impl Source<'_> {
 
     fn at<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> ConfigError {
         self.error(value.span(), message)
+    }
+
+    /// A path as written, relative to the configuration file's folder.
+    fn path(&self, text: &str) -> std::path::PathBuf {
+        match self.base_dir {
+            Some(dir) if Path::new(text).is_relative() => dir.join(text),
+            _ => Path::new(text).to_path_buf(),
+        }
     }
 }
 
@@ -298,6 +316,7 @@ impl Config {
         Self::parse(&Source {
             text: &text,
             base_dir: path.parent(),
+            files: Default::default(),
         })
     }
 
@@ -311,6 +330,7 @@ impl Config {
         Self::parse(&Source {
             text,
             base_dir: None,
+            files: Default::default(),
         })
     }
 
@@ -321,12 +341,16 @@ impl Config {
         })?;
 
         let server = raw.server.unwrap_or_default();
-        if let Some(tls) = &server.tls {
-            return Err(src.at(
-                tls,
-                "[server.tls] is not supported yet: terminate TLS in front of hookgate",
-            ));
-        }
+        let tls = match &server.tls {
+            Some(tls) => {
+                let raw_tls = tls.get_ref();
+                let cert = src.path(raw_tls.cert.get_ref());
+                let key = src.path(raw_tls.key.get_ref());
+                src.files.borrow_mut().extend([cert.clone(), key.clone()]);
+                Some(tls::load(cert, key).map_err(|e| src.at(&raw_tls.cert, e))?)
+            }
+            None => None,
+        };
         let listen = match &server.listen {
             Some(v) => v
                 .get_ref()
@@ -372,6 +396,7 @@ impl Config {
             None => LogFormat::Text,
         };
         let server = ServerConfig {
+            tls,
             listen,
             admin_listen,
             max_body,
@@ -435,6 +460,7 @@ impl Config {
             server,
             store,
             routes,
+            files: src.files.take(),
         })
     }
 }
@@ -737,10 +763,8 @@ fn resolve_value(src: &Source<'_>, value: &Spanned<String>) -> Result<Vec<u8>, C
         };
     }
     if let Some(path) = text.strip_prefix("file:") {
-        let path = match src.base_dir {
-            Some(dir) if Path::new(path).is_relative() => dir.join(path),
-            _ => Path::new(path).to_path_buf(),
-        };
+        let path = src.path(path);
+        src.files.borrow_mut().push(path.clone());
         let mut bytes = std::fs::read(&path).map_err(|e| {
             src.at(
                 value,

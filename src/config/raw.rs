@@ -24,7 +24,7 @@ pub(super) struct RawServer {
     pub workers: Option<Spanned<usize>>,
     pub max_buffered: Option<Spanned<Size>>,
     pub log_format: Option<Spanned<String>>,
-    pub tls: Option<Spanned<toml::Value>>,
+    pub tls: Option<Spanned<RawTls>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -93,4 +93,11 @@ pub(super) enum OneOrMany {
 pub(super) enum Size {
     Bytes(u64),
     Text(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTls {
+    pub cert: Spanned<String>,
+    pub key: Spanned<String>,
 }

@@ -18,8 +18,11 @@
 
 mod activity;
 mod admin;
+mod reload;
 mod router;
 mod server;
+
+pub use reload::Reloader;
 
 use crate::config::Config;
 use crate::forward::{Forward, UpstreamClient};
@@ -81,6 +84,11 @@ pub struct Sidecar {
     local_addr: SocketAddr,
     admin: Option<std::net::TcpListener>,
     admin_addr: Option<SocketAddr>,
+    reload_from: Option<std::path::PathBuf>,
+    reloads: (
+        tokio::sync::mpsc::UnboundedSender<reload::Cause>,
+        tokio::sync::mpsc::UnboundedReceiver<reload::Cause>,
+    ),
 }
 
 impl std::fmt::Debug for Sidecar {
@@ -122,7 +130,22 @@ impl Sidecar {
             local_addr,
             admin,
             admin_addr,
+            reload_from: None,
+            reloads: tokio::sync::mpsc::unbounded_channel(),
         })
+    }
+
+    /// Reloads from `path` (the file the configuration came from) on SIGHUP, when a watched
+    /// file changes (certificate, key, `file:` value), and when a [`Reloader`] asks.
+    #[must_use]
+    pub fn reload_from(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.reload_from = Some(path.into());
+        self
+    }
+
+    /// A handle that asks for a reload, as SIGHUP does.
+    pub fn reloader(&self) -> Reloader {
+        Reloader(self.reloads.0.clone())
     }
 
     /// Where webhooks are received.
@@ -146,6 +169,8 @@ impl Sidecar {
             listeners,
             local_addr,
             admin,
+            reload_from,
+            reloads: (reload_tx, mut reload_rx),
             ..
         } = self;
         let server = &config.server;
@@ -170,15 +195,24 @@ impl Sidecar {
         let permits = Arc::new(tokio::sync::Semaphore::new(server.max_connections));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let drain = server.request_timeout + server.upstream_timeout;
-        let config = Arc::new(config);
+        let tls = Arc::new(arc_swap::ArcSwapOption::from(
+            config.server.tls.as_ref().map(|t| t.server_config.clone()),
+        ));
+        let mut watch = reload::FileWatch::new(reload_tx.clone());
+        if reload_from.is_some() {
+            watch.watch(&config.files);
+        }
+        let (config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config));
+        let config = config_rx.borrow().clone();
 
         let mut workers = Vec::with_capacity(listeners.len());
         for (i, listener) in listeners.into_iter().enumerate() {
-            let config = config.clone();
+            let mut config_rx = config_rx.clone();
             let stores = stores.clone();
             let budget = budget.clone();
             let permits = permits.clone();
             let recorder = recorder.clone();
+            let tls = tls.clone();
             let mut stopped = stopped.clone();
             let worker = std::thread::Builder::new()
                 .name(format!("hookgate-worker-{i}"))
@@ -193,9 +227,37 @@ impl Sidecar {
                     runtime.block_on(async move {
                         let listener = tokio::net::TcpListener::from_std(listener)
                             .map_err(SidecarError::Worker)?;
-                        // A remote store's connection lives on this worker's event loop.
+                        // A remote store's connection lives on this worker's event loop, and
+                        // so does the upstream pool: both outlive reloads.
                         let store = stores.for_this_runtime()?;
-                        let router = Arc::new(router(&config, store, budget));
+                        let config = config_rx.borrow_and_update().clone();
+                        let client = UpstreamClient::new(
+                            config
+                                .server
+                                .upstream_timeout
+                                .min(crate::defaults::UPSTREAM_CONNECT_TIMEOUT),
+                        );
+                        let build = move |config: &Config| {
+                            Arc::new(router(
+                                config,
+                                store.clone(),
+                                budget.clone(),
+                                client.clone(),
+                            ))
+                        };
+                        let live = Arc::new(server::Live {
+                            router: arc_swap::ArcSwap::new(build(&config)),
+                            tls,
+                        });
+                        let rebuild = {
+                            let live = live.clone();
+                            tokio::spawn(async move {
+                                while config_rx.changed().await.is_ok() {
+                                    let config = config_rx.borrow_and_update().clone();
+                                    live.router.store(build(&config));
+                                }
+                            })
+                        };
                         let settings = server::Settings {
                             request_timeout: config.server.request_timeout,
                             drain,
@@ -203,7 +265,8 @@ impl Sidecar {
                         let shutdown = async move {
                             let _ = stopped.wait_for(|stop| *stop).await;
                         };
-                        server::serve(listener, router, settings, permits, shutdown).await;
+                        server::serve(listener, live, settings, permits, shutdown).await;
+                        rebuild.abort();
                         Ok(())
                     })
                 })
@@ -244,7 +307,39 @@ impl Sidecar {
         tracing::info!(workers = server.workers, "started");
         tracing::info!(listen = %local_addr, "listening");
 
-        shutdown.await;
+        metrics::with_local_recorder(&*recorder, || {
+            for result in ["ok", "error"] {
+                metrics::counter!(crate::metrics::CONFIG_RELOADS, "result" => result).absolute(0);
+            }
+        });
+        let sighup = reload_from
+            .as_ref()
+            .and_then(|_| reload::on_sighup(reload_tx.clone()));
+        drop(reload_tx);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                Some(cause) = reload::next(&mut reload_rx) => {
+                    let Some(path) = &reload_from else {
+                        tracing::info!("reload asked, but this sidecar has no configuration file to reload from");
+                        continue;
+                    };
+                    let current = config_tx.borrow().clone();
+                    let reloaded = metrics::with_local_recorder(&*recorder, || {
+                        reload::load(path, cause, &current)
+                    });
+                    if let Some(new) = reloaded {
+                        tls.store(new.server.tls.as_ref().map(|t| t.server_config.clone()));
+                        watch.watch(&new.files);
+                        let _ = config_tx.send(Arc::new(new));
+                    }
+                }
+            }
+        }
+        if let Some(sighup) = sighup {
+            sighup.abort();
+        }
         tracing::info!("shutting down: draining in-flight requests");
         let _ = stop.send(true);
         let _ = admin_stop.send(());
@@ -267,14 +362,13 @@ impl Sidecar {
 }
 
 /// The route stacks of one worker.
-fn router(config: &Config, store: Arc<dyn SeenStore>, budget: BufferBudget) -> router::Router {
+fn router(
+    config: &Config,
+    store: Arc<dyn SeenStore>,
+    budget: BufferBudget,
+    client: UpstreamClient,
+) -> router::Router {
     let server = &config.server;
-    // Each worker has its own upstream pool: a request never changes thread.
-    let client = UpstreamClient::new(
-        server
-            .upstream_timeout
-            .min(crate::defaults::UPSTREAM_CONNECT_TIMEOUT),
-    );
     let routes = config.routes.iter().map(|rc| {
         let forward = Forward::new(client.clone(), rc.upstream.clone(), server.upstream_timeout);
         let layer = WebhookLayer::new(rc.verifier.clone())

@@ -39,6 +39,7 @@ impl Router {
     pub(crate) async fn handle(
         &self,
         peer: SocketAddr,
+        tls: bool,
         mut request: Request<Incoming>,
     ) -> SidecarResponse {
         let Some(service) = self.routes.get(request.uri().path()) else {
@@ -56,7 +57,7 @@ impl Router {
             );
             return response;
         };
-        let client = client_addr(&self.trusted_proxies, peer, request.headers());
+        let client = client_addr(&self.trusted_proxies, peer, request.headers()).over_tls(tls);
         request.extensions_mut().insert(client);
         let mut service = service.clone();
         let started = Instant::now();

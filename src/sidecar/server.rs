@@ -5,12 +5,21 @@
 use super::activity::{Activity, Tracked};
 use super::router::Router;
 use crate::defaults;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio_rustls::rustls::ServerConfig as TlsServerConfig;
+
+/// What a worker serves with, replaced whole on a reload: requests load the router when they
+/// start (and finish on it), connections load the TLS configuration when they are accepted.
+pub(crate) struct Live {
+    pub(crate) router: ArcSwap<Router>,
+    pub(crate) tls: Arc<ArcSwapOption<TlsServerConfig>>,
+}
 
 /// What every connection of a worker is served with.
 pub(crate) struct Settings {
@@ -49,7 +58,7 @@ pub(crate) async fn protocol_known_within(
 /// lifetime.
 pub(crate) async fn serve(
     listener: TcpListener,
-    router: Arc<Router>,
+    live: Arc<Live>,
     settings: Settings,
     permits: Arc<tokio::sync::Semaphore>,
     shutdown: impl Future<Output = ()>,
@@ -101,38 +110,67 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let tls = live.tls.load_full();
         let activity = Activity::new();
-        let router = router.clone();
         let requests = activity.clone();
+        let live = live.clone();
+        let secure = tls.is_some();
         let service = hyper::service::service_fn(move |request| {
-            let router = router.clone();
+            // The router of the moment: a reload never changes a request under way.
+            let router = live.router.load_full();
             let in_flight = requests.begin();
             async move {
-                let response = router.handle(peer, request).await;
+                let response = router.handle(peer, secure, request).await;
                 drop(in_flight);
                 Ok::<_, std::convert::Infallible>(response)
             }
         });
         let builder = builder.clone();
-        let mut stopped = stopped.clone();
+        let stopped = stopped.clone();
         connections.spawn(async move {
             let _permit = permit;
-            if !protocol_known_within(&stream, request_timeout).await {
-                tracing::debug!(%peer, "no request head in time: closing");
-                return;
-            }
+            let stream: Box<dyn Io> = match tls {
+                Some(config) => {
+                    // The handshake is bounded like a request head, and holds its
+                    // connection slot meanwhile. Plaintext on this port fails here.
+                    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                    let stream =
+                        match tokio::time::timeout(request_timeout, acceptor.accept(stream)).await {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(error)) => {
+                                tracing::debug!(%peer, %error, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "no TLS handshake in time: closing");
+                                return;
+                            }
+                        };
+                    Box::new(stream)
+                }
+                None => {
+                    if !protocol_known_within(&stream, request_timeout).await {
+                        tracing::debug!(%peer, "no request head in time: closing");
+                        return;
+                    }
+                    Box::new(stream)
+                }
+            };
             let io = TokioIo::new(Tracked::new(stream, activity.clone()));
+            let mut stopped = stopped;
             let connection = builder.serve_connection(io, service);
             tokio::pin!(connection);
             let mut closing = false;
-            // An idle connection that was asked to close gets this long to do so: an HTTP/2
-            // peer that never acknowledges the GOAWAY is then dropped.
+            // An idle connection that was asked to close gets this long to do so: an HTTP/2 peer that
+            // never acknowledges the GOAWAY is then dropped.
             let mut close_by: Option<std::time::Instant> = None;
             loop {
                 let now = std::time::Instant::now();
                 let wake_at = match close_by {
                     Some(at) => at,
-                    None => activity.idle_deadline(request_timeout).unwrap_or(now + request_timeout),
+                    None => activity
+                        .idle_deadline(request_timeout)
+                        .unwrap_or(now + request_timeout),
                 };
                 tokio::select! {
                     result = connection.as_mut() => {
@@ -172,3 +210,8 @@ pub(crate) async fn serve(
         connections.shutdown().await;
     }
 }
+
+/// A connection's byte stream: plain TCP or TLS over it.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}

@@ -213,6 +213,38 @@ impl Hookgate {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The configuration file the process runs from (rewrite it, then [`Hookgate::reload`]).
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self._dir.0.join("hookgate.toml")
+    }
+
+    /// Sends SIGHUP.
+    pub fn reload(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits until a log line contains `text` `count` times in all, for at most 10 s.
+    pub fn wait_for_log(&self, text: &str, count: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.logs().iter().filter(|l| l.contains(text)).count() < count {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no `{text}` in the log: {:?}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the process is still the one that started (never restarted, never exited).
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
     /// A request signed as `provider` with `secret`, to the route `config` made for it.
     pub fn signed_request(
         &self,

@@ -121,7 +121,8 @@ fn run(path: &std::path::Path, log_format: Option<LogFormatArg>) -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let sidecar = Sidecar::bind(config).await?;
+        // SIGHUP, or a change of a certificate, key or `file:` value, reloads the file.
+        let sidecar = Sidecar::bind(config).await?.reload_from(path);
         sidecar.serve(shutdown_signal()).await
     });
     match result {
