@@ -181,8 +181,10 @@ fn bench_memory_store(c: &mut Criterion) {
             let _ = write!(id, "evt_{n:016}");
             let key = StoreKey::new("stripe", &id);
             let claim = store.claim_now(black_box(&key), IN_FLIGHT);
-            debug_assert!(matches!(claim, Claim::New(_)));
-            store.commit_now(&key, TTL);
+            let Claim::New(token) = claim else {
+                unreachable!("every key is new")
+            };
+            store.commit_now(&key, token, TTL);
             claim
         })
     });

@@ -1,29 +1,34 @@
-//! The embedded store: a bounded moka cache with LRU eviction.
+//! The embedded store: delivered ids in a bounded moka cache with LRU eviction, claims in
+//! flight in a small sharded map.
+//!
+//! Claims live a few milliseconds to `claim_timeout` and number at most the requests in
+//! flight, so they stay out of the cache: a delivery writes the cache once (its commit), a
+//! duplicate only reads it, and a failed delivery never touches it.
 
 use super::{Claim, ClaimToken, SeenStore, StoreFuture, StoreKey};
-use moka::ops::compute::{CompResult, Op};
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// What the store knows of one event id, and until when.
-///
-/// The deadline lives in the value and is checked on each claim, instead of a per-entry
-/// timer in the cache: an expired entry reads as absent and is overwritten, and LRU eviction
-/// bounds the size either way. This saves the timer wheel's memory on every remembered id.
-#[derive(Debug, Clone, Copy)]
-enum Seen {
-    InFlight { token: u128, until: Instant },
-    Delivered { until: Instant },
-}
+/// Shards of the in-flight map (a power of two): concurrent claims rarely share a lock.
+const SHARDS: usize = 16;
 
-impl Seen {
-    fn until(self) -> Instant {
-        match self {
-            Seen::InFlight { until, .. } | Seen::Delivered { until } => until,
-        }
-    }
+/// Beyond this many entries, a shard drops its expired claims (abandoned by a crash of the
+/// delivery, never settled) when it next takes one.
+const SWEEP_ABOVE: usize = 1024;
+
+/// The end of an id's `dedup_ttl`, in milliseconds after the store's epoch: 8 bytes where an
+/// `Instant` takes 16, on every remembered id.
+type Deadline = u64;
+
+/// A claim in flight.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    token: u128,
+    until: Instant,
 }
 
 /// Keys are held as a 128-bit SHA-256 digest rather than as strings: 16 bytes whatever the id's
@@ -56,14 +61,20 @@ fn digest(key: &StoreKey) -> KeyDigest {
 /// # });
 /// ```
 pub struct MemoryStore {
-    cache: Cache<KeyDigest, Seen>,
+    /// Delivered ids, each with the end of its `dedup_ttl` (the deadline lives in the value
+    /// and is checked on each claim instead of a per-entry timer: an expired id reads as
+    /// absent, and LRU bounds the size either way, which saves the timer wheel's memory).
+    delivered: Cache<KeyDigest, Deadline>,
+    /// The origin of [`Deadline`]s.
+    epoch: Instant,
+    in_flight: [Mutex<HashMap<KeyDigest, InFlight>>; SHARDS],
     next_token: AtomicU64,
 }
 
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("entries", &self.cache.entry_count())
+            .field("delivered", &self.delivered.entry_count())
             .finish()
     }
 }
@@ -72,69 +83,95 @@ impl MemoryStore {
     /// A store remembering at most `capacity` event ids.
     pub fn new(capacity: u64) -> Self {
         MemoryStore {
-            cache: Cache::builder()
+            delivered: Cache::builder()
                 .max_capacity(capacity)
                 .eviction_policy(EvictionPolicy::lru())
                 .build(),
+            epoch: Instant::now(),
+            in_flight: std::array::from_fn(|_| Mutex::new(HashMap::new())),
             next_token: AtomicU64::new(1),
         }
     }
 
+    fn deadline(&self, at: Instant) -> Deadline {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn shard(&self, digest: KeyDigest) -> std::sync::MutexGuard<'_, HashMap<KeyDigest, InFlight>> {
+        // A panic never happens under this lock; recover the map if one ever did.
+        self.in_flight[(digest as usize) & (SHARDS - 1)]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Claims synchronously (the memory store never waits).
     pub fn claim_now(&self, key: &StoreKey, in_flight_ttl: Duration) -> Claim {
-        let token = u128::from(self.next_token.fetch_add(1, Ordering::Relaxed));
+        let digest = digest(key);
         let now = Instant::now();
-        let claimed = Seen::InFlight {
-            token,
-            until: now + in_flight_ttl,
-        };
-        let result = self
-            .cache
-            .entry(digest(key))
-            .and_compute_with(|existing| match existing {
-                Some(entry) if entry.value().until() > now => Op::Nop,
-                // Absent, or expired: the claim is new.
-                _ => Op::Put(claimed),
-            });
-        match result {
-            CompResult::Inserted(_) | CompResult::ReplacedWith(_) => Claim::New(ClaimToken(token)),
-            CompResult::Unchanged(entry) => match *entry.value() {
-                Seen::Delivered { .. } => Claim::Delivered,
-                Seen::InFlight { until, .. } => Claim::InFlight {
-                    retry_after: until.saturating_duration_since(now),
-                },
-            },
-            // The closure above only puts or leaves the entry as it is.
-            CompResult::StillNone(_) | CompResult::Removed(_) => {
-                unreachable!("claim either puts or leaves the entry unchanged")
-            }
+        // Under the shard's lock, so a commit (which writes the cache before it removes its
+        // claim) is seen either as in flight or as delivered, never as neither.
+        let mut claims = self.shard(digest);
+        if self
+            .delivered
+            .get(&digest)
+            .is_some_and(|until| until > self.deadline(now))
+        {
+            return Claim::Delivered;
         }
+        if let Some(claim) = claims.get(&digest).filter(|c| c.until > now) {
+            return Claim::InFlight {
+                retry_after: claim.until.saturating_duration_since(now),
+            };
+        }
+        if claims.len() >= SWEEP_ABOVE {
+            claims.retain(|_, claim| claim.until > now);
+        }
+        let token = u128::from(self.next_token.fetch_add(1, Ordering::Relaxed));
+        claims.insert(
+            digest,
+            InFlight {
+                token,
+                until: now + in_flight_ttl,
+            },
+        );
+        Claim::New(ClaimToken(token))
     }
 
     /// Commits synchronously. An upstream 2xx means the event was delivered, so the id is
     /// remembered even if this claim had expired meanwhile.
-    pub fn commit_now(&self, key: &StoreKey, ttl: Duration) {
-        let until = Instant::now() + ttl;
-        self.cache.insert(digest(key), Seen::Delivered { until });
+    pub fn commit_now(&self, key: &StoreKey, token: ClaimToken, ttl: Duration) {
+        let digest = digest(key);
+        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        let until = self.deadline(Instant::now()).saturating_add(ttl);
+        self.delivered.insert(digest, until);
+        let mut claims = self.shard(digest);
+        if claims.get(&digest).is_some_and(|c| c.token == token.0) {
+            claims.remove(&digest);
+        }
     }
 
     /// Releases synchronously, only if `token` still holds the claim.
     pub fn release_now(&self, key: &StoreKey, token: ClaimToken) {
-        self.cache
-            .entry(digest(key))
-            .and_compute_with(|existing| match existing {
-                Some(entry) if matches!(*entry.value(), Seen::InFlight { token: t, .. } if t == token.0) => {
-                    Op::Remove
-                }
-                _ => Op::Nop,
-            });
+        let digest = digest(key);
+        let mut claims = self.shard(digest);
+        if claims.get(&digest).is_some_and(|c| c.token == token.0) {
+            claims.remove(&digest);
+        }
     }
 
-    /// Number of entries held, claims included (approximate while writes are pending). An
-    /// expired entry counts until it is evicted or claimed again.
+    /// Number of ids held, delivered and in flight (approximate while writes are pending).
+    /// An expired id counts until it is evicted or claimed again.
     pub fn len(&self) -> u64 {
-        self.cache.run_pending_tasks();
-        self.cache.entry_count()
+        self.delivered.run_pending_tasks();
+        let in_flight: usize = (0..SHARDS)
+            .map(|i| {
+                self.in_flight[i]
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .len()
+            })
+            .sum();
+        self.delivered.entry_count() + in_flight as u64
     }
 
     /// Whether no id is remembered.
@@ -152,10 +189,10 @@ impl SeenStore for MemoryStore {
     fn commit<'a>(
         &'a self,
         key: &'a StoreKey,
-        _token: ClaimToken,
+        token: ClaimToken,
         ttl: Duration,
     ) -> StoreFuture<'a, ()> {
-        self.commit_now(key, ttl);
+        self.commit_now(key, token, ttl);
         Box::pin(async { Ok(()) })
     }
 
@@ -189,8 +226,7 @@ mod tests {
         assert!(
             matches!(store.claim_now(&k("1"), LONG), Claim::InFlight { retry_after } if retry_after <= LONG)
         );
-        store.commit_now(&k("1"), LONG);
-        let _ = token;
+        store.commit_now(&k("1"), token, LONG);
         assert_eq!(store.claim_now(&k("1"), LONG), Claim::Delivered);
     }
 
@@ -223,10 +259,10 @@ mod tests {
     #[test]
     fn delivered_ids_expire_after_their_ttl() {
         let store = MemoryStore::new(100);
-        let Claim::New(_) = store.claim_now(&k("1"), LONG) else {
+        let Claim::New(token) = store.claim_now(&k("1"), LONG) else {
             panic!()
         };
-        store.commit_now(&k("1"), Duration::from_millis(50));
+        store.commit_now(&k("1"), token, Duration::from_millis(50));
         assert_eq!(store.claim_now(&k("1"), LONG), Claim::Delivered);
         std::thread::sleep(Duration::from_millis(120));
         assert!(matches!(store.claim_now(&k("1"), LONG), Claim::New(_)));
@@ -254,11 +290,10 @@ mod tests {
         // With TinyLFU admission a new key can be refused under pressure; LRU never does.
         let store = MemoryStore::new(100);
         for i in 0..1000 {
-            assert!(matches!(
-                store.claim_now(&k(&i.to_string()), LONG),
-                Claim::New(_)
-            ));
-            store.commit_now(&k(&i.to_string()), LONG);
+            let Claim::New(token) = store.claim_now(&k(&i.to_string()), LONG) else {
+                panic!("id {i} is new")
+            };
+            store.commit_now(&k(&i.to_string()), token, LONG);
             assert_eq!(
                 store.claim_now(&k(&i.to_string()), LONG),
                 Claim::Delivered,
@@ -266,5 +301,36 @@ mod tests {
             );
         }
         assert!(store.len() <= 100);
+    }
+
+    #[test]
+    fn a_commit_after_the_claim_expired_remembers_the_id_but_keeps_the_new_claim() {
+        let store = MemoryStore::new(100);
+        let Claim::New(slow) = store.claim_now(&k("1"), Duration::from_millis(30)) else {
+            panic!()
+        };
+        std::thread::sleep(Duration::from_millis(60));
+        let Claim::New(fresh) = store.claim_now(&k("1"), LONG) else {
+            panic!("the expired claim is free")
+        };
+        store.release_now(&k("1"), slow);
+        assert!(matches!(
+            store.claim_now(&k("1"), LONG),
+            Claim::InFlight { .. }
+        ));
+        // The slow delivery did succeed: its id is remembered, the fresh claim settles later.
+        store.commit_now(&k("1"), slow, LONG);
+        assert_eq!(store.claim_now(&k("1"), LONG), Claim::Delivered);
+        store.release_now(&k("1"), fresh);
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn abandoned_claims_are_swept_and_do_not_grow_without_bound() {
+        let store = MemoryStore::new(100);
+        for i in 0..(SWEEP_ABOVE * SHARDS * 2) {
+            let _ = store.claim_now(&k(&i.to_string()), Duration::ZERO);
+        }
+        assert!(store.len() <= (SWEEP_ABOVE * SHARDS) as u64 + SHARDS as u64);
     }
 }
