@@ -157,14 +157,7 @@ async fn redis_down_is_503_with_nothing_forwarded_and_back_without_a_restart() {
     assert_eq!(post(&a, "before").await.status, 200);
     let readyz = |gate: &InProcess| {
         let admin = gate.admin.unwrap();
-        async move {
-            raw(
-                admin,
-                b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                Duration::from_secs(5),
-            )
-            .await
-        }
+        async move { admin_get(admin, "/readyz").await }
     };
     assert!(readyz(&a).await.starts_with("HTTP/1.1 200"));
 

@@ -279,12 +279,7 @@ async fn the_admin_listener_is_bounded_like_the_main_one() {
         closed += usize::from(eof);
     }
     assert_eq!(closed, 300, "every half-sent request was closed");
-    let health = raw(
-        admin,
-        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        Duration::from_secs(5),
-    )
-    .await;
+    let health = admin_get(admin, "/healthz").await;
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
 }
 
@@ -312,12 +307,7 @@ async fn the_sidecar_runs_in_process_and_stops_cleanly() {
     let duplicate = send(signed(Provider::Github, SECRET, &url, "{}", "in-1")).await;
     assert_eq!(duplicate.headers["hookgate-duplicate"], "true");
     let admin = gate.admin.unwrap();
-    let metrics = raw(
-        admin,
-        b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        Duration::from_secs(5),
-    )
-    .await;
+    let metrics = admin_get(admin, "/metrics").await;
     assert!(
         metrics
             .contains(r#"hookgate_requests_total{route="github",outcome="duplicate",error=""} 1"#),

@@ -365,12 +365,7 @@ async fn sighup_with_a_broken_config_keeps_the_old_one_serving() {
             .status,
         200
     );
-    let metrics = raw(
-        gate.admin_addr(),
-        b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        Duration::from_secs(5),
-    )
-    .await;
+    let metrics = admin_get(gate.admin_addr(), "/metrics").await;
     assert!(
         metrics.contains(r#"hookgate_config_reloads_total{result="error"} 1"#),
         "{metrics}"

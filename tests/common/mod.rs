@@ -448,6 +448,12 @@ pub async fn send(req: Request<Full<Bytes>>) -> Answer {
     }
 }
 
+/// `GET path` on the admin listener at `addr`: the raw HTTP answer.
+pub async fn admin_get(addr: SocketAddr, path: &str) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n");
+    raw(addr, request.as_bytes(), Duration::from_secs(5)).await
+}
+
 /// Writes raw bytes on a fresh connection and reads until the server closes or `wait` passes.
 pub async fn raw(addr: SocketAddr, bytes: &[u8], wait: Duration) -> String {
     let mut stream = TcpStream::connect(addr).await.unwrap();
