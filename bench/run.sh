@@ -20,6 +20,8 @@
 #   BENCH_BUDGET_SECONDS=300   hard cap on the measurements (after the install and build)
 #   BENCH_PORT_BASE=18080      ports BASE+1 (upstream) .. BASE+4 (hookgate admin), 127.0.0.1
 #   BENCH_SKIP_BUILD=1         use the existing target/release binaries
+#   BENCH_EXTRA=""             then run these sibling benchmarks, each with its own table and
+#                              budget: "redis" (bench/redis.sh), "tls" (bench/tls.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +35,13 @@ MEM_SECS=${BENCH_MEMORY_SECONDS:-60}
 LG_THREADS=${BENCH_LOADGEN_THREADS:-1}
 BUDGET=${BENCH_BUDGET_SECONDS:-300}
 PORT_BASE=${BENCH_PORT_BASE:-18080}
+EXTRA=${BENCH_EXTRA:-}
+for extra in $EXTRA; do
+    [[ $extra == redis || $extra == tls ]] || {
+        echo "bench/run.sh: BENCH_EXTRA takes redis and tls (got '$extra')" >&2
+        exit 2
+    }
+done
 for v in SECS WARMUP CONNS RATE RATE_CONNS MEM_IDS MEM_SECS LG_THREADS BUDGET PORT_BASE; do
     if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} == 0 && v != "WARMUP")); then
         echo "bench/run.sh: $v must be a positive integer (got '${!v}')" >&2
@@ -462,3 +471,18 @@ else
     say "cold start: not measured"
 fi
 say "measurements took $(($(date +%s) - STARTED))s"
+
+# ---------------------------------------------------------------------------------------------
+# sibling benchmarks: their own processes, budget (BENCH_BUDGET_SECONDS each) and table
+
+if [[ -n $EXTRA ]]; then
+    stop WATCHDOG
+    stop UP_PID
+    for extra in $EXTRA; do
+        echo
+        BENCH_SKIP_BUILD=1 bash "bench/$extra.sh" &
+        CURRENT=$!
+        wait "$CURRENT" || say "bench/$extra.sh failed"
+        CURRENT=""
+    done
+fi
