@@ -70,3 +70,25 @@ pub const REDIS_KEY_PREFIX: &str = "hookgate:";
 
 /// Bound on one operation of a remote store (Redis): 250 ms.
 pub const STORE_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// Events the delivery queue holds at most, dead letters included (`[queue] max_events`).
+pub const QUEUE_MAX_EVENTS: u64 = 1_000_000;
+
+/// Bytes (bodies and headers) the delivery queue holds at most (`[queue] max_bytes`): 1 GiB.
+pub const QUEUE_MAX_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Failed delivery attempts after which a queued event is a dead letter.
+pub const QUEUE_MAX_ATTEMPTS: u32 = 10;
+
+/// Upper bound of the first retry's delay (full jitter: the delay is random below it).
+pub const QUEUE_RETRY_INITIAL: Duration = Duration::from_secs(1);
+
+/// Upper bound of any retry delay, an upstream's `Retry-After` included: 10 minutes.
+pub const QUEUE_RETRY_MAX: Duration = Duration::from_secs(600);
+
+/// Deliveries at once per queued route.
+pub const QUEUE_CONCURRENCY: usize = 8;
+
+/// How long a worker holds a leased event before it is due again: the upstream timeout
+/// plus [`CLAIM_MARGIN`], so a delivery still waiting for the upstream keeps its lease.
+pub const QUEUE_LEASE_TIMEOUT: Duration = Duration::from_secs(35);

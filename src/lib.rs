@@ -14,6 +14,8 @@ pub mod forward;
 pub mod layer;
 pub mod metrics;
 mod policy;
+#[cfg(feature = "queue")]
+pub mod queue;
 #[cfg(feature = "sidecar")]
 pub mod sidecar;
 pub mod store;
