@@ -158,7 +158,7 @@ fn presets_lists_every_preset() {
     assert_eq!(code, 0);
     for p in Provider::all().iter().copied() {
         assert!(
-            stdout.contains(&format!("| `{}` |", p.name())),
+            stdout.contains(&format!("\n| `{}` ", p.name())),
             "{} missing",
             p.name()
         );

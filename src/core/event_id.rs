@@ -170,6 +170,9 @@ impl EventIdSpec {
         body: &[u8],
         signed_id: Option<&str>,
     ) -> Option<String> {
+        if self.sources.is_empty() {
+            return None;
+        }
         let mut id = String::new();
         for (i, source) in self.sources.iter().enumerate() {
             if i > 0 {
