@@ -794,3 +794,51 @@ fn nets(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    fn route(extra: &str) -> String {
+        format!(
+            "[[route]]\nname = \"r\"\npath = \"/r\"\nupstream = \"http://127.0.0.1:3000/r\"\nsecrets = [\"s\"]\n{extra}"
+        )
+    }
+
+    #[test]
+    fn the_scheme_language_of_the_presets_is_accepted_in_a_route() {
+        let config = Config::from_toml(&route(
+            "public_url = \"https://hooks.example.com/\"\n[route.scheme]\nheader = [\"X-Sig\", \"X-Sig-Old\"]\nencoding = \"base64\"\nsigned_payload = \"{method}{url}{body}{timestamp}\"\ntimestamp_header = \"X-Ts\"\ntimestamp_format = \"unix_ms\"\n",
+        ))
+        .unwrap();
+        let verifier = &config.routes[0].verifier;
+        assert_eq!(verifier.public_url(), Some("https://hooks.example.com"));
+        assert_eq!(verifier.scheme().signature_headers().len(), 2);
+
+        let config = Config::from_toml(&route(
+            "[route.scheme]\nheader = \"Paddle-Signature\"\nformat = \"kv\"\ntimestamp_key = \"ts\"\nsignature_key = \"h1\"\nseparators = \";\"\nsigned_payload = \"{timestamp}:{body}\"\n",
+        ));
+        assert!(config.is_ok());
+    }
+
+    #[test]
+    fn scheme_errors_point_at_the_key() {
+        let text = route("[route.scheme]\nheader = \"X-Sig\"\nalgorithm = \"sha265\"\n");
+        let error = Config::from_toml(&text).unwrap_err();
+        assert_eq!(error.line, 8, "{error}");
+        assert!(
+            error.to_string().contains("did you mean `sha256`?"),
+            "{error}"
+        );
+
+        let text = route("[route.scheme]\nheader = \"X-Sig\"\nsigned_paylod = \"{body}\"\n");
+        let error = Config::from_toml(&text).unwrap_err();
+        assert!(error.to_string().contains("signed_paylod"), "{error}");
+
+        let error = Config::from_toml(&route(
+            "public_url = \"hooks.example.com\"\nprovider = \"square\"\n",
+        ))
+        .unwrap_err();
+        assert!(error.to_string().contains("public_url"), "{error}");
+    }
+}
