@@ -637,7 +637,7 @@ async fn connection_task(shared: Arc<Shared>, index: usize) -> TaskResult {
 
 fn run(args: RunArgs) -> Result<ExitCode, String> {
     let provider = Provider::from_name(&args.preset).ok_or_else(|| {
-        let names: Vec<_> = Provider::ALL.iter().map(|p| p.name()).collect();
+        let names: Vec<_> = Provider::all().iter().map(|p| p.name()).collect();
         format!(
             "unknown preset {}: one of {}",
             args.preset,

@@ -36,8 +36,24 @@ struct Target {
     headers: Vec<HeaderName>,
 }
 
+/// The presets these properties cover: the first ten, whose shapes (plain, `key=value`,
+/// versioned list; raw and `whsec_` keys) every later HMAC preset reuses. Every preset is
+/// checked against its own vector in tests/preset_vectors.rs.
+const CORE: [Provider; 10] = [
+    Provider::D3,
+    Provider::Filedgr,
+    Provider::DocExtract,
+    Provider::DataFlow,
+    Provider::Stripe,
+    Provider::Github,
+    Provider::Slack,
+    Provider::Shopify,
+    Provider::StandardWebhooks,
+    Provider::Svix,
+];
+
 static TARGETS: LazyLock<Vec<Target>> = LazyLock::new(|| {
-    let mut schemes: Vec<(String, Scheme, hookgate::core::EventIdSpec)> = Provider::ALL
+    let mut schemes: Vec<(String, Scheme, hookgate::core::EventIdSpec)> = CORE
         .into_iter()
         .map(|p| (p.name().to_owned(), p.scheme(), p.default_event_id()))
         .collect();
@@ -217,7 +233,7 @@ fn delivery_from(providers: Vec<Provider>) -> impl Strategy<Value = Delivery> {
 }
 
 fn delivery() -> impl Strategy<Value = Delivery> {
-    delivery_from(Provider::ALL.to_vec())
+    delivery_from(CORE.to_vec())
 }
 
 impl Delivery {
@@ -311,7 +327,7 @@ proptest! {
     #[test]
     fn a_signed_timestamp_cannot_be_moved(
         d in delivery_from(
-            Provider::ALL.into_iter().filter(|p| p.scheme().signs_timestamp()).collect()
+            CORE.into_iter().filter(|p| p.scheme().signs_timestamp()).collect()
         ),
         shift in 1i64..200,
     ) {
@@ -320,7 +336,7 @@ proptest! {
         let signed = d.headers(&d.secret, d.timestamp);
         // Re-stamp the request with another time but keep the original signature.
         let mut restamped = d.headers(&d.secret, moved);
-        let name = d.provider.scheme().signature_headers().preferred().clone();
+        let name = d.provider.scheme().signature_headers()[0].clone();
         let original = signed[&name].to_str().unwrap();
         let value = match original.split_once(",v1=") {
             // `t=…,v1=…`: keep the signature, change t.

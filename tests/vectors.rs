@@ -7,9 +7,12 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 use hookgate::core::scheme::{
-    Algorithm, Encoding, KeyEncoding, Scheme, SignatureFormat, SignedPayload, TimestampSource,
+    Algorithm, Encoding, KeyEncoding, Scheme, SignatureFormat, SignedPayload, TimestampFormat,
+    TimestampSource,
 };
-use hookgate::core::{sign, EventIdSpec, Provider, Secret, SignInput, Verified, Verifier};
+use hookgate::core::{
+    sign, EventIdSpec, Provider, RequestHead, Secret, SignInput, Verified, Verifier,
+};
 use hookgate::Rejection;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
@@ -21,22 +24,19 @@ const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/publis
 const PRIMITIVE: &str = "hmac-sha256 primitive";
 
 /// Providers in the file that hookgate has no preset for. Their vectors are counted as
-/// skipped, never silently ignored:
-/// - `twitch` signs `message-id + RFC 3339 timestamp + body` with a non-unix timestamp;
-/// - `square` signs the notification URL followed by the body.
-///
-/// Neither fits a preset (both could be custom schemes only partially), so they are skipped.
-const UNSUPPORTED: [&str; 2] = ["square", "twitch"];
+/// skipped, never silently ignored. (Twitch's RFC 3339 timestamps and Square's signed URL are
+/// presets now.)
+const UNSUPPORTED: [&str; 0] = [];
 
-/// Vectors of presets that must run: standard-webhooks (3: two valid, one invalid), github (2)
-/// and slack (1).
-const EXPECTED_PRESET_VECTORS: usize = 6;
+/// Vectors of presets that must run: standard-webhooks (3: two valid, one invalid), github (2),
+/// slack (1), twitch (1), square (1).
+const EXPECTED_PRESET_VECTORS: usize = 8;
 /// Of which this many are `valid: false`.
 const EXPECTED_INVALID_VECTORS: usize = 1;
 /// Standard Webhooks vectors, also run under the `svix` preset.
 const EXPECTED_STANDARD_VECTORS: usize = 3;
-/// Valid vectors with a signed timestamp (two Standard Webhooks, one Slack).
-const EXPECTED_TIMESTAMPED_VALID: usize = 3;
+/// Valid vectors with a signed timestamp (two Standard Webhooks, one Slack, one Twitch).
+const EXPECTED_TIMESTAMPED_VALID: usize = 4;
 
 fn load() -> Vec<Value> {
     let text =
@@ -84,8 +84,12 @@ fn vector_timestamp(vector: &Value) -> Option<i64> {
             .map(|(name, value)| {
                 value
                     .as_str()
-                    .and_then(|v| v.parse::<i64>().ok())
-                    .unwrap_or_else(|| panic!("header {name} is not unix seconds: {value}"))
+                    .and_then(|v| {
+                        v.parse::<i64>()
+                            .ok()
+                            .or_else(|| TimestampFormat::Rfc3339.parse(v))
+                    })
+                    .unwrap_or_else(|| panic!("header {name} is not a timestamp: {value}"))
             })
     })
 }
@@ -124,8 +128,15 @@ fn verify_vector(
     vector: &Value,
     now: SystemTime,
 ) -> Result<Verified, Rejection> {
-    preset_verifier(provider, str_field(vector, "secret")).verify(
-        &headers(vector),
+    // Square signs the notification URL: the request target is then that absolute URL.
+    let uri: http::Uri = vector["notification_url"]
+        .as_str()
+        .unwrap_or("/webhooks")
+        .parse()
+        .unwrap();
+    let headers = headers(vector);
+    preset_verifier(provider, str_field(vector, "secret")).verify_request(
+        &RequestHead::new(&http::Method::POST, &uri, &headers),
         str_field(vector, "body").as_bytes(),
         now,
     )
@@ -152,6 +163,13 @@ fn check_vector(provider: Provider, vector: &Value) {
             Some(id) => {
                 assert_eq!(verified.event_id, id, "{provider}: {}", describe(vector));
                 assert!(!verified.event_id_from_signature);
+            }
+            // Twitch's id is the signed message id; Square's the body's `event_id`.
+            None if provider == Provider::Twitch || provider.name() == "square" => {
+                assert!(
+                    !verified.event_id_from_signature,
+                    "{provider}: {verified:?}"
+                );
             }
             // GitHub vectors carry no X-GitHub-Delivery, Slack's body is a form: the id falls
             // back to the signature digest.
@@ -282,7 +300,11 @@ fn stale_and_future_vectors_are_out_of_tolerance() {
             providers.push(Provider::Svix);
         }
         for provider in providers {
-            for (label, now) in [("stale", ts + 600), ("future", ts - 600)] {
+            let tolerance = provider.default_tolerance().unwrap().as_secs() as i64;
+            for (label, now) in [
+                ("stale", ts + tolerance + 300),
+                ("future", ts - tolerance - 300),
+            ] {
                 let rejection = verify_vector(provider, &vector, at(now))
                     .err()
                     .unwrap_or_else(|| {
@@ -297,7 +319,7 @@ fn stale_and_future_vectors_are_out_of_tolerance() {
                 assert_eq!(rejection.status(), http::StatusCode::UNAUTHORIZED);
             }
             // Within tolerance on both sides it still verifies.
-            for now in [ts + 240, ts - 240] {
+            for now in [ts + tolerance - 60, ts - tolerance + 60] {
                 verify_vector(provider, &vector, at(now)).unwrap_or_else(|r| {
                     panic!(
                         "{provider}: {} at ts{:+}: {}",

@@ -23,7 +23,7 @@ mod tls;
 
 pub use tls::TlsConfig;
 
-use crate::core::scheme::{Algorithm, Encoding, Scheme, SchemeError};
+use crate::core::scheme::{Scheme, SchemeTable};
 use crate::core::{EventIdSpec, Provider, Secret, Verifier};
 use crate::defaults;
 use crate::policy::{OnStoreError, Policy, RateLimit};
@@ -518,6 +518,23 @@ fn build_route(
         (None, None) => return Err(src.at(&raw.name, "route needs a provider or a [route.scheme]")),
     }
 
+    if let Some(url) = &raw.public_url {
+        let text = url.get_ref().trim_end_matches('/');
+        let parsed: Option<Uri> = text.parse().ok();
+        let ok = parsed.is_some_and(|u| {
+            matches!(u.scheme_str(), Some("http" | "https"))
+                && u.authority().is_some()
+                && u.path_and_query().is_none_or(|pq| pq.query().is_none())
+        });
+        if !ok {
+            return Err(src.at(
+                url,
+                "public_url must be the absolute URL the provider calls, such as https://hooks.example.com",
+            ));
+        }
+        verifier = verifier.public_url(text);
+    }
+
     let secrets = raw
         .secrets
         .as_ref()
@@ -602,57 +619,19 @@ fn build_route(
 }
 
 fn custom_scheme(src: &Source<'_>, raw: &Spanned<RawScheme>) -> Result<Scheme, ConfigError> {
-    let s = raw.get_ref();
-    let mut builder = Scheme::builder(s.header.get_ref());
-    if let Some(v) = &s.algorithm {
-        let algorithm = v
-            .get_ref()
-            .parse::<Algorithm>()
-            .map_err(|e| src.at(v, e.to_string()))?;
-        builder = builder.algorithm(algorithm);
-    }
-    if let Some(v) = &s.encoding {
-        let encoding = v
-            .get_ref()
-            .parse::<Encoding>()
-            .map_err(|e| src.at(v, e.to_string()))?;
-        builder = builder.encoding(encoding);
-    }
-    if let Some(v) = &s.prefix {
-        builder = builder.prefix(v.get_ref());
-    }
-    if let Some(v) = &s.signed_payload {
-        builder = builder.signed_payload(v.get_ref());
-    }
-    if let Some(v) = &s.timestamp_header {
-        builder = builder.timestamp_header(v.get_ref());
-    }
-    if let Some(v) = &s.id_header {
-        builder = builder.id_header(v.get_ref());
-    }
-    match s.format.as_ref().map(|v| (v, v.get_ref().as_str())) {
-        None | Some((_, "plain")) => {}
-        Some((_, "kv")) => {
-            builder = builder.key_value(
-                s.timestamp_key.as_ref().map_or("t", |v| v.get_ref()),
-                s.signature_key.as_ref().map_or("v1", |v| v.get_ref()),
-            );
-        }
-        Some((v, _)) => return Err(src.at(v, "format must be \"plain\" or \"kv\"")),
-    }
-    builder.build().map_err(|error| {
-        let span = match &error {
-            SchemeError::HeaderName {
-                field: "timestamp_header",
-                ..
-            } => s.timestamp_header.as_ref().map(Spanned::span),
-            SchemeError::HeaderName {
-                field: "id_header", ..
-            } => s.id_header.as_ref().map(Spanned::span),
-            SchemeError::HeaderName { .. } => Some(s.header.span()),
-            SchemeError::Template(_) => s.signed_payload.as_ref().map(Spanned::span),
-            _ => None,
-        };
+    let table: toml::Table = raw
+        .get_ref()
+        .iter()
+        .map(|(key, value)| (key.clone(), value.get_ref().clone()))
+        .collect();
+    let table: SchemeTable = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| src.at(raw, format!("[route.scheme]: {}", e.message())))?;
+    table.build().map_err(|error| {
+        let span = error
+            .field()
+            .and_then(|field| raw.get_ref().get(field))
+            .map(Spanned::span);
         src.error(span.unwrap_or_else(|| raw.span()), error.to_string())
     })
 }
@@ -838,4 +817,52 @@ fn nets(
                 .map_err(|_| src.at(v, format!("`{text}` is not an IP address or network")))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    fn route(extra: &str) -> String {
+        format!(
+            "[[route]]\nname = \"r\"\npath = \"/r\"\nupstream = \"http://127.0.0.1:3000/r\"\nsecrets = [\"s\"]\n{extra}"
+        )
+    }
+
+    #[test]
+    fn the_scheme_language_of_the_presets_is_accepted_in_a_route() {
+        let config = Config::from_toml(&route(
+            "public_url = \"https://hooks.example.com/\"\n[route.scheme]\nheader = [\"X-Sig\", \"X-Sig-Old\"]\nencoding = \"base64\"\nsigned_payload = \"{method}{url}{body}{timestamp}\"\ntimestamp_header = \"X-Ts\"\ntimestamp_format = \"unix_ms\"\n",
+        ))
+        .unwrap();
+        let verifier = &config.routes[0].verifier;
+        assert_eq!(verifier.public_url(), Some("https://hooks.example.com"));
+        assert_eq!(verifier.scheme().signature_headers().len(), 2);
+
+        let config = Config::from_toml(&route(
+            "[route.scheme]\nheader = \"Paddle-Signature\"\nformat = \"kv\"\ntimestamp_key = \"ts\"\nsignature_key = \"h1\"\nseparators = \";\"\nsigned_payload = \"{timestamp}:{body}\"\n",
+        ));
+        assert!(config.is_ok());
+    }
+
+    #[test]
+    fn scheme_errors_point_at_the_key() {
+        let text = route("[route.scheme]\nheader = \"X-Sig\"\nalgorithm = \"sha265\"\n");
+        let error = Config::from_toml(&text).unwrap_err();
+        assert_eq!(error.line, 8, "{error}");
+        assert!(
+            error.to_string().contains("did you mean `sha256`?"),
+            "{error}"
+        );
+
+        let text = route("[route.scheme]\nheader = \"X-Sig\"\nsigned_paylod = \"{body}\"\n");
+        let error = Config::from_toml(&text).unwrap_err();
+        assert!(error.to_string().contains("signed_paylod"), "{error}");
+
+        let error = Config::from_toml(&route(
+            "public_url = \"hooks.example.com\"\nprovider = \"square\"\n",
+        ))
+        .unwrap_err();
+        assert!(error.to_string().contains("public_url"), "{error}");
+    }
 }

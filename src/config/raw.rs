@@ -56,22 +56,12 @@ pub(super) struct RawRoute {
     pub allow_ips: Option<Spanned<Vec<Spanned<String>>>>,
     pub max_body: Option<Spanned<Size>>,
     pub delivery: Option<Spanned<String>>,
+    pub public_url: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawScheme {
-    pub header: Spanned<String>,
-    pub algorithm: Option<Spanned<String>>,
-    pub encoding: Option<Spanned<String>>,
-    pub prefix: Option<Spanned<String>>,
-    pub signed_payload: Option<Spanned<String>>,
-    pub timestamp_header: Option<Spanned<String>>,
-    pub id_header: Option<Spanned<String>>,
-    pub format: Option<Spanned<String>>,
-    pub timestamp_key: Option<Spanned<String>>,
-    pub signature_key: Option<Spanned<String>>,
-}
+/// `[route.scheme]`: the keys of [`crate::core::scheme::SchemeTable`], each with its span so
+/// that an error points at the key at fault.
+pub(super) type RawScheme = std::collections::BTreeMap<String, Spanned<toml::Value>>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -35,6 +35,7 @@ pub struct VerifierBuilder {
     secrets: Vec<Secret>,
     tolerance: Option<Duration>,
     event_id: Option<EventIdSpec>,
+    public_url: Option<String>,
 }
 
 impl Verifier {
@@ -84,6 +85,14 @@ impl VerifierBuilder {
         self
     }
 
+    /// The URL the provider calls, scheme and authority (`https://hooks.example.com`), for
+    /// schemes that sign `{url}` (Square, Twilio, HubSpot, Trello): behind a load balancer the
+    /// request hookgate sees does not say it. See [`Verifier::with_public_url`].
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+
     /// Checks the scheme and keys the secrets.
     pub fn build(self) -> Result<Verifier, VerifierError> {
         let (scheme, default_tolerance, default_event_id) = match (self.provider, self.scheme) {
@@ -108,6 +117,10 @@ impl VerifierBuilder {
             tolerance,
             self.event_id.unwrap_or(default_event_id),
         )?;
+        let verifier = match self.public_url {
+            Some(url) => verifier.with_public_url(url),
+            None => verifier,
+        };
         Ok(match self.provider {
             Some(provider) => verifier.with_provider(provider),
             None => verifier,

@@ -61,16 +61,32 @@ impl JsonPointer {
             tokens,
         })
     }
+
+    /// The pointer as written (`/data/id`).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The string (unescaped) or number (exact text) at this pointer in a JSON body.
+    pub(crate) fn read(&self, body: &[u8]) -> Option<String> {
+        json_pointer(body, &self.tokens)
+    }
+}
+
+impl fmt::Display for JsonPointer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 /// An `event_id` source string that cannot be parsed.
 ///
 /// ```
 /// let error = "body:/id".parse::<hookgate::core::EventIdSource>().unwrap_err();
-/// assert!(error.to_string().contains("expected `json:/pointer` or `header:Name`"));
+/// assert!(error.to_string().contains("expected `json:/pointer`, `header:Name` or `signed_id`"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid event id source `{0}`: expected `json:/pointer` or `header:Name`")]
+#[error("invalid event id source `{0}`: expected `json:/pointer`, `header:Name` or `signed_id`")]
 pub struct EventIdSourceError(pub String);
 
 impl std::str::FromStr for EventIdSource {
@@ -88,6 +104,9 @@ impl std::str::FromStr for EventIdSource {
                 .map(EventIdSource::Header)
                 .map_err(|_| err());
         }
+        if s == "signed_id" {
+            return Ok(EventIdSource::SignedId);
+        }
         Err(err())
     }
 }
@@ -97,7 +116,7 @@ impl fmt::Display for EventIdSource {
         match self {
             EventIdSource::Json(p) => write!(f, "json:{}", p.text),
             EventIdSource::Header(h) => write!(f, "header:{h}"),
-            EventIdSource::SignedId => f.write_str("signed id header"),
+            EventIdSource::SignedId => f.write_str("signed_id"),
         }
     }
 }
@@ -151,6 +170,9 @@ impl EventIdSpec {
         body: &[u8],
         signed_id: Option<&str>,
     ) -> Option<String> {
+        if self.sources.is_empty() {
+            return None;
+        }
         let mut id = String::new();
         for (i, source) in self.sources.iter().enumerate() {
             if i > 0 {

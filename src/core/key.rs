@@ -61,6 +61,15 @@ pub enum KeyError {
     /// A Standard Webhooks secret must be `whsec_` followed by base64.
     #[error("the secret is not `whsec_` followed by base64, as Standard Webhooks requires")]
     NotBase64,
+    /// `key_encoding = "base64"` or `"hex"`, and the secret is not.
+    #[error("the secret is not {0}, as the scheme's key_encoding requires")]
+    Encoding(&'static str),
+    /// An Ed25519 or ECDSA scheme's secret must be the provider's public key.
+    #[error("the secret is not a {0} public key (hex, base64, base64 DER or PEM)")]
+    PublicKey(&'static str),
+    /// Public keys verify, they cannot sign.
+    #[error("a public key cannot sign: {0} requests are signed by the provider's private key")]
+    CannotSign(&'static str),
 }
 
 /// The keyed HMAC state of one secret; cloned for each request instead of re-keying.
@@ -69,6 +78,82 @@ pub(crate) enum MacState {
     Sha1(Hmac<sha1::Sha1>),
     Sha256(Hmac<sha2::Sha256>),
     Sha512(Hmac<sha2::Sha512>),
+}
+
+/// What one configured secret verifies with.
+#[derive(Clone)]
+pub(crate) enum Key {
+    Hmac(MacState),
+    Ed25519(ed25519_dalek::VerifyingKey),
+    P256(p256::ecdsa::VerifyingKey),
+    Token(Vec<u8>),
+}
+
+impl Key {
+    pub(crate) fn new(
+        algorithm: Algorithm,
+        encoding: KeyEncoding,
+        secret: &Secret,
+    ) -> Result<Self, KeyError> {
+        let raw = secret.expose();
+        if raw.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        match algorithm {
+            Algorithm::Ed25519 => ed25519_key(raw).map(Key::Ed25519),
+            Algorithm::EcdsaP256 => p256_key(raw).map(Key::P256),
+            Algorithm::Token => Ok(Key::Token(raw.to_vec())),
+            _ => MacState::new(algorithm, encoding, secret).map(Key::Hmac),
+        }
+    }
+}
+
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+/// The bytes of a PEM block, or of a hex or base64 text (standard or URL-safe).
+fn key_bytes(raw: &[u8]) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let text = std::str::from_utf8(raw).ok()?.trim();
+    if text.starts_with("-----BEGIN") {
+        let body: String = text
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .map(str::trim)
+            .collect();
+        return STANDARD.decode(body).ok();
+    }
+    if text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return hex::decode(text).ok();
+    }
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(text).ok())
+}
+
+fn ed25519_key(raw: &[u8]) -> Result<ed25519_dalek::VerifyingKey, KeyError> {
+    let error = KeyError::PublicKey("Ed25519");
+    // Standard Webhooks `v1a` public keys: `whpk_` + base64.
+    let raw = raw.strip_prefix(b"whpk_").unwrap_or(raw);
+    let bytes = key_bytes(raw).ok_or(error.clone())?;
+    let key: [u8; 32] = match bytes.len() {
+        32 => bytes.try_into().map_err(|_| error.clone())?,
+        44 if bytes[..12] == ED25519_SPKI_PREFIX => {
+            bytes[12..].try_into().map_err(|_| error.clone())?
+        }
+        _ => return Err(error),
+    };
+    ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| error)
+}
+
+fn p256_key(raw: &[u8]) -> Result<p256::ecdsa::VerifyingKey, KeyError> {
+    use p256::pkcs8::DecodePublicKey;
+    let error = KeyError::PublicKey("ECDSA P-256");
+    let bytes = key_bytes(raw).ok_or(error.clone())?;
+    p256::ecdsa::VerifyingKey::from_public_key_der(&bytes)
+        .or_else(|_| p256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes))
+        .map_err(|_| error)
 }
 
 /// The MAC of one request under one key: up to 64 bytes, on the stack.
@@ -101,23 +186,34 @@ impl MacState {
                 decoded = base64::engine::general_purpose::STANDARD
                     .decode(text)
                     .map_err(|_| KeyError::NotBase64)?;
-                if decoded.is_empty() {
-                    return Err(KeyError::Empty);
-                }
+                &decoded
+            }
+            KeyEncoding::Base64 => {
+                decoded = base64::engine::general_purpose::STANDARD
+                    .decode(raw.trim_ascii())
+                    .map_err(|_| KeyError::Encoding("base64"))?;
+                &decoded
+            }
+            KeyEncoding::Hex => {
+                decoded = hex::decode(raw.trim_ascii()).map_err(|_| KeyError::Encoding("hex"))?;
                 &decoded
             }
         };
+        if key.is_empty() {
+            return Err(KeyError::Empty);
+        }
         // HMAC accepts keys of any length, so new_from_slice cannot fail here.
         Ok(match algorithm {
             Algorithm::Sha1 => {
                 MacState::Sha1(Hmac::new_from_slice(key).expect("HMAC takes any key length"))
             }
-            Algorithm::Sha256 => {
-                MacState::Sha256(Hmac::new_from_slice(key).expect("HMAC takes any key length"))
-            }
             Algorithm::Sha512 => {
                 MacState::Sha512(Hmac::new_from_slice(key).expect("HMAC takes any key length"))
             }
+            Algorithm::Sha256 => {
+                MacState::Sha256(Hmac::new_from_slice(key).expect("HMAC takes any key length"))
+            }
+            other => return Err(KeyError::CannotSign(other.name())),
         })
     }
 
@@ -129,8 +225,8 @@ impl MacState {
         }
     }
 
-    /// The MAC of the signed content: `payload`'s parts with the body, the timestamp text and
-    /// the message id filled in. The signer and the verifier both use it.
+    /// The MAC of signed content made of literal text, the body, the timestamp text and the
+    /// message id (what [`sign`](crate::core::sign) signs).
     pub(crate) fn sign_payload(
         mut self,
         payload: &SignedPayload,
@@ -144,6 +240,8 @@ impl MacState {
                 PayloadPart::Body => self.update(body),
                 PayloadPart::Timestamp => self.update(timestamp.as_bytes()),
                 PayloadPart::Id => self.update(id.as_bytes()),
+                // `Scheme::can_sign` keeps the other parts away from the signer.
+                _ => {}
             }
         }
         self.finalize()

@@ -1,9 +1,10 @@
 //! The sans-I/O core: signature schemes as data, the verifier, event ids and rejections.
 //!
 //! Nothing here touches a socket, a clock or a runtime: the verifier is a plain function of
-//! `(headers, body, now)`, so every rule can be tested with values.
+//! `(request head, body, now)`, so every rule can be tested with values.
 
 mod builder;
+pub mod challenge;
 pub mod event_id;
 mod key;
 mod name;
@@ -21,4 +22,4 @@ pub use presets::Provider;
 pub use rejection::Rejection;
 pub use scheme::Scheme;
 pub use sign::{sign, SignError, SignInput};
-pub use verify::{Verified, Verifier, VerifierError};
+pub use verify::{RequestHead, Verified, Verifier, VerifierError};

@@ -1,16 +1,18 @@
 #![doc = include_str!("../docs/custom_schemes.md")]
 
+use super::event_id::JsonPointer;
 use super::name::UnknownName;
 use http::HeaderName;
 use std::fmt;
 
-/// The hash function of the HMAC.
+/// How the signature is made: an HMAC, a public-key signature, or a shared token.
 ///
 /// ```
 /// use hookgate::core::scheme::Algorithm;
 /// assert_eq!("sha512".parse(), Ok(Algorithm::Sha512));
+/// assert_eq!("ed25519".parse(), Ok(Algorithm::Ed25519));
 /// let error = "sha265".parse::<Algorithm>().unwrap_err();
-/// assert_eq!(error.to_string(), "unknown algorithm `sha265`; did you mean `sha256`? (valid: sha1, sha256, sha512)");
+/// assert!(error.to_string().starts_with("unknown algorithm `sha265`; did you mean `sha256`?"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -21,11 +23,28 @@ pub enum Algorithm {
     Sha256,
     /// HMAC-SHA512.
     Sha512,
+    /// Ed25519 signature (Discord); the route's secrets are public keys.
+    Ed25519,
+    /// ECDSA P-256 with SHA-256, DER or raw `r||s` (SendGrid); secrets are public keys.
+    EcdsaP256,
+    /// No signature: the header carries a shared token, compared with each secret in
+    /// constant time (GitLab `X-Gitlab-Token`, basic auth).
+    Token,
 }
 
 impl Algorithm {
     /// Every name `parse` accepts.
-    pub const NAMES: &'static [&'static str] = &["sha1", "sha256", "sha512"];
+    pub const NAMES: &'static [&'static str] =
+        &["sha1", "sha256", "sha512", "ed25519", "ecdsa-p256", "token"];
+
+    const ALL: [Algorithm; 6] = [
+        Algorithm::Sha1,
+        Algorithm::Sha256,
+        Algorithm::Sha512,
+        Algorithm::Ed25519,
+        Algorithm::EcdsaP256,
+        Algorithm::Token,
+    ];
 
     /// The name in configuration files.
     pub fn name(self) -> &'static str {
@@ -33,25 +52,44 @@ impl Algorithm {
             Algorithm::Sha1 => "sha1",
             Algorithm::Sha256 => "sha256",
             Algorithm::Sha512 => "sha512",
+            Algorithm::Ed25519 => "ed25519",
+            Algorithm::EcdsaP256 => "ecdsa-p256",
+            Algorithm::Token => "token",
         }
     }
 
-    /// Parses `sha1`, `sha256` or `sha512`; same as `name.parse().ok()`.
+    /// Parses a name of [`Algorithm::NAMES`]; same as `name.parse().ok()`.
     pub fn from_name(name: &str) -> Option<Self> {
         name.parse().ok()
     }
 
-    /// Length of the MAC in bytes.
-    pub fn output_len(self) -> usize {
+    /// Length of a signature in bytes, when fixed (HMACs and Ed25519); `None` for ECDSA
+    /// (DER is variable) and tokens.
+    pub fn output_len(self) -> Option<usize> {
         match self {
-            Algorithm::Sha1 => 20,
-            Algorithm::Sha256 => 32,
-            Algorithm::Sha512 => 64,
+            Algorithm::Sha1 => Some(20),
+            Algorithm::Sha256 => Some(32),
+            Algorithm::Sha512 => Some(64),
+            Algorithm::Ed25519 => Some(64),
+            Algorithm::EcdsaP256 | Algorithm::Token => None,
         }
+    }
+
+    /// Whether the secrets are HMAC keys (the sender and hookgate share them).
+    pub fn is_hmac(self) -> bool {
+        matches!(
+            self,
+            Algorithm::Sha1 | Algorithm::Sha256 | Algorithm::Sha512
+        )
+    }
+
+    /// Whether the secrets are public keys.
+    pub fn is_public_key(self) -> bool {
+        matches!(self, Algorithm::Ed25519 | Algorithm::EcdsaP256)
     }
 }
 
-/// How the MAC bytes are written in the header.
+/// How the signature bytes are written in the request.
 ///
 /// ```
 /// use hookgate::core::scheme::Encoding;
@@ -65,21 +103,27 @@ pub enum Encoding {
     Hex,
     /// Standard base64 (padding optional).
     Base64,
+    /// URL-safe base64 (padding optional).
+    Base64Url,
+    /// The text itself (shared tokens).
+    Text,
 }
 
 impl Encoding {
     /// Every name `parse` accepts.
-    pub const NAMES: &'static [&'static str] = &["hex", "base64"];
+    pub const NAMES: &'static [&'static str] = &["hex", "base64", "base64url", "text"];
 
     /// The name in configuration files.
     pub fn name(self) -> &'static str {
         match self {
             Encoding::Hex => "hex",
             Encoding::Base64 => "base64",
+            Encoding::Base64Url => "base64url",
+            Encoding::Text => "text",
         }
     }
 
-    /// Parses `hex` or `base64`; same as `name.parse().ok()`.
+    /// Parses a name of [`Encoding::NAMES`]; same as `name.parse().ok()`.
     pub fn from_name(name: &str) -> Option<Self> {
         name.parse().ok()
     }
@@ -89,7 +133,7 @@ impl std::str::FromStr for Algorithm {
     type Err = UnknownName;
 
     fn from_str(name: &str) -> Result<Self, UnknownName> {
-        [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512]
+        Algorithm::ALL
             .into_iter()
             .find(|a| a.name() == name)
             .ok_or_else(|| UnknownName::new("algorithm", name, Algorithm::NAMES))
@@ -100,10 +144,15 @@ impl std::str::FromStr for Encoding {
     type Err = UnknownName;
 
     fn from_str(name: &str) -> Result<Self, UnknownName> {
-        [Encoding::Hex, Encoding::Base64]
-            .into_iter()
-            .find(|e| e.name() == name)
-            .ok_or_else(|| UnknownName::new("encoding", name, Encoding::NAMES))
+        [
+            Encoding::Hex,
+            Encoding::Base64,
+            Encoding::Base64Url,
+            Encoding::Text,
+        ]
+        .into_iter()
+        .find(|e| e.name() == name)
+        .ok_or_else(|| UnknownName::new("encoding", name, Encoding::NAMES))
     }
 }
 
@@ -134,12 +183,15 @@ pub enum SignatureFormat {
         /// Text that must precede the encoded signature; stripped before decoding.
         prefix: Option<String>,
     },
-    /// Comma-separated `key=value` pairs such as `t=1700000000,v1=…,v1=…` (Stripe).
+    /// `key=value` pairs such as `t=1700000000,v1=…,v1=…` (Stripe) or `ts=…;h1=…` (Paddle).
     KeyValue {
         /// Key of the signed timestamp (`t`).
         timestamp_key: String,
         /// Key of each signature (`v1`); it may appear several times.
         signature_key: String,
+        /// The characters that separate pairs (`,` by default; `;` for Paddle); spaces
+        /// around pairs are ignored.
+        separators: String,
     },
     /// Space-separated `version,signature` entries such as `v1,abc= v1,def=` (Standard
     /// Webhooks); entries of other versions are ignored.
@@ -167,9 +219,23 @@ pub enum PayloadPart {
     Timestamp,
     /// The message id header's value (Standard Webhooks' `webhook-id`).
     Id,
+    /// The request method (`POST`).
+    Method,
+    /// The URL the provider called: the route's public URL (or `https://` + `Host`), the
+    /// path and the query as received.
+    Url,
+    /// The request path and query as received (`/hooks?a=1`).
+    Path,
+    /// A request header's value (`{header:X-Request-Id}`); an absent header is refused.
+    Header(HeaderName),
+    /// A string or number field of the JSON body (`{json:/signature/token}`).
+    Json(JsonPointer),
+    /// The form parameters of an `application/x-www-form-urlencoded` body, sorted by name,
+    /// each written as name then value (Twilio, Mandrill).
+    Form,
 }
 
-/// The content the HMAC is computed over, such as `{timestamp}.{body}`.
+/// The content the signature is computed over, such as `{timestamp}.{body}`.
 ///
 /// ```
 /// use hookgate::core::scheme::SignedPayload;
@@ -191,14 +257,15 @@ pub struct SignedPayload {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TemplateError {
-    /// A `{…}` placeholder other than `{body}`, `{timestamp}` or `{id}`.
-    #[error("unknown placeholder `{{{0}}}` (expected {{body}}, {{timestamp}} or {{id}})")]
+    /// A `{…}` placeholder that is not one of the documented ones.
+    #[error("unknown placeholder `{{{0}}}` (expected {{body}}, {{timestamp}}, {{id}}, {{method}}, {{url}}, {{path}}, {{form}}, {{header:Name}} or {{json:/pointer}})")]
     UnknownPlaceholder(String),
     /// A `{` without its `}`.
     #[error("unclosed `{{` in signed_payload")]
     Unclosed,
-    /// A template that never includes the body would let any body through.
-    #[error("signed_payload must contain {{body}} exactly once")]
+    /// A template must cover the body: `{body}` once, or fields of it (`{form}`,
+    /// `{json:/…}`) and no `{body}`.
+    #[error("signed_payload must contain {{body}} exactly once (or sign the body's {{form}} or {{json:/…}} fields)")]
     BodyCount,
 }
 
@@ -210,7 +277,8 @@ impl SignedPayload {
         }
     }
 
-    /// Parses a template such as `{timestamp}.{body}` or `v0:{timestamp}:{body}`.
+    /// Parses a template such as `{timestamp}.{body}`, `v0:{timestamp}:{body}` or
+    /// `{method}{url}{body}{timestamp}`.
     ///
     /// ```
     /// use hookgate::core::scheme::{PayloadPart, SignedPayload};
@@ -218,6 +286,7 @@ impl SignedPayload {
     /// let payload = SignedPayload::parse("{timestamp}.{body}").unwrap();
     /// assert_eq!(payload.parts()[0], PayloadPart::Timestamp);
     /// assert!(SignedPayload::parse("{timestamp}").is_err()); // never signs the body
+    /// assert!(SignedPayload::parse("{url}{form}").is_ok()); // Twilio
     /// ```
     pub fn parse(template: &str) -> Result<Self, TemplateError> {
         let mut parts = Vec::new();
@@ -226,11 +295,27 @@ impl SignedPayload {
             match rest.find('{') {
                 Some(0) => {
                     let end = rest.find('}').ok_or(TemplateError::Unclosed)?;
-                    parts.push(match &rest[1..end] {
+                    let name = &rest[1..end];
+                    let unknown = || TemplateError::UnknownPlaceholder(name.to_owned());
+                    parts.push(match name {
                         "body" => PayloadPart::Body,
                         "timestamp" => PayloadPart::Timestamp,
                         "id" => PayloadPart::Id,
-                        other => return Err(TemplateError::UnknownPlaceholder(other.to_owned())),
+                        "method" => PayloadPart::Method,
+                        "url" => PayloadPart::Url,
+                        "path" => PayloadPart::Path,
+                        "form" => PayloadPart::Form,
+                        other => {
+                            if let Some(header) = other.strip_prefix("header:") {
+                                PayloadPart::Header(
+                                    HeaderName::try_from(header.trim()).map_err(|_| unknown())?,
+                                )
+                            } else if let Some(pointer) = other.strip_prefix("json:") {
+                                PayloadPart::Json(JsonPointer::parse(pointer).ok_or_else(unknown)?)
+                            } else {
+                                return Err(unknown());
+                            }
+                        }
                     });
                     rest = &rest[end + 1..];
                 }
@@ -244,7 +329,11 @@ impl SignedPayload {
                 }
             }
         }
-        if parts.iter().filter(|p| **p == PayloadPart::Body).count() != 1 {
+        let bodies = parts.iter().filter(|p| **p == PayloadPart::Body).count();
+        let fields = parts
+            .iter()
+            .any(|p| matches!(p, PayloadPart::Form | PayloadPart::Json(_)));
+        if bodies > 1 || (bodies == 0 && !fields) {
             return Err(TemplateError::BodyCount);
         }
         Ok(SignedPayload { parts })
@@ -264,6 +353,25 @@ impl SignedPayload {
     pub fn uses_id(&self) -> bool {
         self.parts.contains(&PayloadPart::Id)
     }
+
+    /// Whether the template signs the whole raw body.
+    pub fn uses_body(&self) -> bool {
+        self.parts.contains(&PayloadPart::Body)
+    }
+
+    /// Whether the template signs the method, URL or path, which [`Verifier::verify`]
+    /// does not know: such schemes need
+    /// [`Verifier::verify_request`](crate::core::Verifier::verify_request).
+    ///
+    /// [`Verifier::verify`]: crate::core::Verifier::verify
+    pub fn uses_request_head(&self) -> bool {
+        self.parts.iter().any(|p| {
+            matches!(
+                p,
+                PayloadPart::Method | PayloadPart::Url | PayloadPart::Path
+            )
+        })
+    }
 }
 
 impl fmt::Display for SignedPayload {
@@ -274,6 +382,12 @@ impl fmt::Display for SignedPayload {
                 PayloadPart::Body => f.write_str("{body}")?,
                 PayloadPart::Timestamp => f.write_str("{timestamp}")?,
                 PayloadPart::Id => f.write_str("{id}")?,
+                PayloadPart::Method => f.write_str("{method}")?,
+                PayloadPart::Url => f.write_str("{url}")?,
+                PayloadPart::Path => f.write_str("{path}")?,
+                PayloadPart::Form => f.write_str("{form}")?,
+                PayloadPart::Header(name) => write!(f, "{{header:{name}}}")?,
+                PayloadPart::Json(pointer) => write!(f, "{{json:{pointer}}}")?,
             }
         }
         Ok(())
@@ -294,13 +408,140 @@ impl fmt::Display for SignedPayload {
 pub enum TimestampSource {
     /// The scheme signs no timestamp.
     None,
-    /// The first present of these headers, in unix seconds.
+    /// The first present of these headers.
     Header(HeaderNames),
     /// The `timestamp_key` entry of a [`SignatureFormat::KeyValue`] header.
     SignatureHeader,
+    /// A field of the JSON body (Mailgun `/signature/timestamp`, Linear `/webhookTimestamp`).
+    Json(JsonPointer),
 }
 
-/// How a configured secret becomes the HMAC key.
+/// How a timestamp is written.
+///
+/// ```
+/// use hookgate::core::scheme::TimestampFormat;
+/// assert_eq!(TimestampFormat::Rfc3339.parse("2023-11-14T22:13:20Z"), Some(1_700_000_000));
+/// assert_eq!(TimestampFormat::UnixMillis.parse("1700000000123"), Some(1_700_000_000));
+/// assert_eq!(TimestampFormat::Unix.parse("17e8"), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TimestampFormat {
+    /// Unix seconds (`1700000000`).
+    #[default]
+    Unix,
+    /// Unix milliseconds (`1700000000000`: HubSpot, WorkOS).
+    UnixMillis,
+    /// RFC 3339 / ISO 8601 (`2023-11-14T22:13:20.123Z`: Twitch, Box, Zendesk); without an
+    /// offset, UTC.
+    Rfc3339,
+}
+
+impl TimestampFormat {
+    /// Every name in configuration files.
+    pub const NAMES: &'static [&'static str] = &["unix", "unix_ms", "rfc3339"];
+
+    /// The name in configuration files.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimestampFormat::Unix => "unix",
+            TimestampFormat::UnixMillis => "unix_ms",
+            TimestampFormat::Rfc3339 => "rfc3339",
+        }
+    }
+
+    /// Unix seconds of `text`, or `None` when it is not written this way.
+    pub fn parse(self, text: &str) -> Option<i64> {
+        match self {
+            TimestampFormat::Unix => digits(text, 12),
+            TimestampFormat::UnixMillis => digits(text, 15).map(|ms| ms / 1000),
+            TimestampFormat::Rfc3339 => rfc3339(text),
+        }
+    }
+}
+
+impl std::str::FromStr for TimestampFormat {
+    type Err = UnknownName;
+
+    fn from_str(name: &str) -> Result<Self, UnknownName> {
+        [
+            TimestampFormat::Unix,
+            TimestampFormat::UnixMillis,
+            TimestampFormat::Rfc3339,
+        ]
+        .into_iter()
+        .find(|f| f.name() == name)
+        .ok_or_else(|| UnknownName::new("timestamp_format", name, TimestampFormat::NAMES))
+    }
+}
+
+fn digits(text: &str, max: usize) -> Option<i64> {
+    if text.is_empty() || text.len() > max || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH:MM]`, a space allowed for `T`; no offset is UTC.
+fn rfc3339(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 19 || b.len() > 40 {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> { digits(text.get(range)?, 4) };
+    if b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let n = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return None;
+        }
+        rest = &fraction[n..];
+    }
+    let offset = match rest {
+        "" | "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (h, m) = rest[1..].split_once(':')?;
+            if h.len() != 2 || m.len() != 2 {
+                return None;
+            }
+            sign * (digits(h, 2)? * 3600 + digits(m, 2)? * 60)
+        }
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+/// How a configured secret becomes the key.
 ///
 /// ```
 /// use hookgate::core::{scheme::KeyEncoding, Provider};
@@ -315,6 +556,41 @@ pub enum KeyEncoding {
     Raw,
     /// Standard Webhooks: the part after `whsec_` is base64-decoded.
     StandardWebhooks,
+    /// The secret is base64 of the key (Microsoft Teams).
+    Base64,
+    /// The secret is hex of the key (Adyen).
+    Hex,
+}
+
+impl KeyEncoding {
+    /// Every name in configuration files.
+    pub const NAMES: &'static [&'static str] = &["raw", "whsec", "base64", "hex"];
+
+    /// The name in configuration files.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyEncoding::Raw => "raw",
+            KeyEncoding::StandardWebhooks => "whsec",
+            KeyEncoding::Base64 => "base64",
+            KeyEncoding::Hex => "hex",
+        }
+    }
+}
+
+impl std::str::FromStr for KeyEncoding {
+    type Err = UnknownName;
+
+    fn from_str(name: &str) -> Result<Self, UnknownName> {
+        [
+            KeyEncoding::Raw,
+            KeyEncoding::StandardWebhooks,
+            KeyEncoding::Base64,
+            KeyEncoding::Hex,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| UnknownName::new("key_encoding", name, KeyEncoding::NAMES))
+    }
 }
 
 /// A non-empty list of header names, in order of preference: the first one present is read.
@@ -384,35 +660,47 @@ impl std::ops::Deref for HeaderNames {
     }
 }
 
+/// Where the signatures are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureLocation {
+    /// The first present of these headers (all its values).
+    Headers(HeaderNames),
+    /// A string field of the JSON body (Mailgun `/signature/signature`).
+    Json(JsonPointer),
+}
+
 /// A complete signature scheme: plain data, interpreted by the verifier and the signer.
 ///
 /// Get one from a preset ([`Provider::scheme`](crate::core::Provider::scheme)) or build a
-/// custom one with [`Scheme::builder`]; either way its parts agree with each other (every
-/// header list a request is read through has a first name, a signed `{timestamp}` or `{id}`
-/// has a header to come from), so no scheme can make the verifier or the signer fail on a
-/// request. The parts are read with the accessors.
+/// custom one with [`Scheme::builder`] or from its TOML table ([`SchemeTable`]); either way its
+/// parts agree with each other (every header list a request is read through has a first name,
+/// a signed `{timestamp}` or `{id}` has a place to come from), so no scheme can make the
+/// verifier or the signer fail on a request. The parts are read with the accessors.
 ///
 /// ```
 /// use hookgate::core::{scheme::Encoding, Provider};
 /// let shopify = hookgate::core::Provider::Shopify.scheme();
-/// assert_eq!(shopify.signature_headers().preferred(), "x-shopify-hmac-sha256");
+/// assert_eq!(shopify.signature_headers()[0], "x-shopify-hmac-sha256");
 /// assert_eq!(shopify.encoding(), Encoding::Base64);
 /// assert!(!shopify.signs_timestamp());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scheme {
-    /// Signature headers, in order of preference: the first one present is read.
-    pub(crate) signature_headers: HeaderNames,
-    /// The HMAC hash function.
+    /// Where the signatures are.
+    pub(crate) signature: SignatureLocation,
+    /// The signature algorithm.
     pub(crate) algorithm: Algorithm,
     /// How each signature is encoded.
     pub(crate) encoding: Encoding,
     /// How signatures are laid out in the header.
     pub(crate) format: SignatureFormat,
-    /// What the HMAC covers.
+    /// What the signature covers.
     pub(crate) signed_payload: SignedPayload,
     /// Where the signed timestamp comes from.
     pub(crate) timestamp: TimestampSource,
+    /// How the timestamp is written.
+    pub(crate) timestamp_format: TimestampFormat,
     /// Headers carrying the message id for `{id}`, first present wins; always `Some` when the
     /// scheme signs `{id}` (checked by `validate`).
     pub(crate) id_headers: Option<HeaderNames>,
@@ -433,7 +721,7 @@ pub enum SchemeError {
     /// A header name that HTTP does not allow.
     #[error("`{name}` is not a valid header name ({field})")]
     HeaderName {
-        /// The builder field (`header`, `timestamp_header`, `id_header`).
+        /// The key in `[route.scheme]`: `header`, `timestamp_header` or `id_header`.
         field: &'static str,
         /// The name given.
         name: String,
@@ -441,19 +729,44 @@ pub enum SchemeError {
     /// The `signed_payload` template is invalid.
     #[error("signed_payload: {0}")]
     Template(#[from] TemplateError),
-    /// No signature header.
-    #[error("a scheme needs a signature header")]
+    /// No signature header (or JSON field).
+    #[error("a scheme needs a signature header (or signature_json)")]
     NoHeader,
     /// `{timestamp}` is signed but no timestamp source is set, or the reverse.
-    #[error("signed_payload uses {{timestamp}} but no timestamp_header or format = \"kv\" is set (or the reverse)")]
+    #[error("signed_payload uses {{timestamp}} but no timestamp_header, timestamp_json or format = \"kv\" is set (or the reverse)")]
     TimestampMismatch,
     /// `{id}` is signed but no id header is set.
     #[error("signed_payload uses {{id}} but no id_header is set")]
     IdWithoutHeader,
+    /// A value of a key is not one of the valid names.
+    #[error("{0}")]
+    Name(#[from] UnknownName),
+    /// A key's value cannot be used.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The key in `[route.scheme]`.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl SchemeError {
+    /// The `[route.scheme]` key at fault, when one is.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            SchemeError::HeaderName { field, .. } | SchemeError::Invalid { field, .. } => {
+                Some(field)
+            }
+            SchemeError::Template(_) => Some("signed_payload"),
+            SchemeError::Name(name) => Some(name.kind),
+            _ => None,
+        }
+    }
 }
 
 impl Scheme {
-    /// Starts a custom HMAC scheme whose signature is in `header`.
+    /// Starts a custom scheme whose signature is in `header`.
     ///
     /// Defaults: HMAC-SHA256, hex, no prefix, signed content `{body}`, no timestamp.
     ///
@@ -476,14 +789,27 @@ impl Scheme {
     /// ```
     pub fn builder(header: impl Into<String>) -> SchemeBuilder {
         SchemeBuilder {
-            header: header.into(),
-            algorithm: Algorithm::Sha256,
-            encoding: Encoding::Hex,
-            prefix: None,
-            signed_payload: None,
-            timestamp_header: None,
-            key_value: None,
-            id_header: None,
+            headers: vec![header.into()],
+            ..SchemeBuilder::empty()
+        }
+    }
+
+    /// Starts a custom scheme whose signature is a field of the JSON body (Mailgun's
+    /// `/signature/signature`).
+    ///
+    /// ```
+    /// use hookgate::core::scheme::Scheme;
+    /// let mailgun = Scheme::builder_json("/signature/signature")
+    ///     .signed_payload("{timestamp}{json:/signature/token}")
+    ///     .timestamp_json("/signature/timestamp")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(mailgun.signature_headers().is_empty());
+    /// ```
+    pub fn builder_json(pointer: impl Into<String>) -> SchemeBuilder {
+        SchemeBuilder {
+            signature_json: Some(pointer.into()),
+            ..SchemeBuilder::empty()
         }
     }
 
@@ -491,7 +817,14 @@ impl Scheme {
     /// had (a preset, or [`SchemeBuilder::build`]) passes; the verifier checks again anyway.
     pub fn validate(&self) -> Result<(), SchemeError> {
         let has_timestamp = !matches!(self.timestamp, TimestampSource::None);
-        if self.signed_payload.uses_timestamp() != has_timestamp {
+        let token = self.algorithm == Algorithm::Token;
+        // A timestamp inside a signed body is signed too.
+        let body_timestamp =
+            matches!(self.timestamp, TimestampSource::Json(_)) && self.signed_payload.uses_body();
+        if !token && self.signed_payload.uses_timestamp() != has_timestamp && !body_timestamp {
+            return Err(SchemeError::TimestampMismatch);
+        }
+        if token && has_timestamp {
             return Err(SchemeError::TimestampMismatch);
         }
         if matches!(self.timestamp, TimestampSource::SignatureHeader)
@@ -502,15 +835,44 @@ impl Scheme {
         if self.signed_payload.uses_id() && self.id_headers.is_none() {
             return Err(SchemeError::IdWithoutHeader);
         }
+        if matches!(self.signature, SignatureLocation::Json(_))
+            && !matches!(self.format, SignatureFormat::Plain { .. })
+        {
+            return Err(SchemeError::Invalid {
+                field: "format",
+                message: "a signature in a JSON field is plain".into(),
+            });
+        }
+        if self.encoding == Encoding::Text && !token {
+            return Err(SchemeError::Invalid {
+                field: "encoding",
+                message: "encoding = \"text\" is for algorithm = \"token\"".into(),
+            });
+        }
+        if !self.algorithm.is_hmac() && self.key_encoding != KeyEncoding::Raw {
+            return Err(SchemeError::Invalid {
+                field: "key_encoding",
+                message: "key_encoding is for HMAC schemes".into(),
+            });
+        }
         Ok(())
     }
 
-    /// Signature headers, in order of preference: the first one present is read.
-    pub fn signature_headers(&self) -> &HeaderNames {
-        &self.signature_headers
+    /// Signature headers, in order of preference: the first one present is read; empty when
+    /// the signature is a JSON field of the body.
+    pub fn signature_headers(&self) -> &[HeaderName] {
+        match &self.signature {
+            SignatureLocation::Headers(names) => names,
+            SignatureLocation::Json(_) => &[],
+        }
     }
 
-    /// The HMAC hash function.
+    /// Where the signatures are read.
+    pub fn signature_location(&self) -> &SignatureLocation {
+        &self.signature
+    }
+
+    /// The signature algorithm.
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
     }
@@ -525,7 +887,7 @@ impl Scheme {
         &self.format
     }
 
-    /// What the HMAC covers.
+    /// What the signature covers.
     pub fn signed_payload(&self) -> &SignedPayload {
         &self.signed_payload
     }
@@ -533,6 +895,11 @@ impl Scheme {
     /// Where the signed timestamp comes from.
     pub fn timestamp(&self) -> &TimestampSource {
         &self.timestamp
+    }
+
+    /// How the timestamp is written.
+    pub fn timestamp_format(&self) -> TimestampFormat {
+        self.timestamp_format
     }
 
     /// Headers carrying the message id signed as `{id}`, first present wins; empty when the
@@ -552,6 +919,25 @@ impl Scheme {
     pub fn signs_timestamp(&self) -> bool {
         !matches!(self.timestamp, TimestampSource::None)
     }
+
+    /// Whether [`sign`](crate::core::sign) can produce this scheme's requests: HMAC and token
+    /// schemes whose signature and timestamp are headers and whose signed content is made of
+    /// the body, the timestamp, the id and literal text.
+    pub fn can_sign(&self) -> bool {
+        (self.algorithm.is_hmac() || self.algorithm == Algorithm::Token)
+            && matches!(self.signature, SignatureLocation::Headers(_))
+            && !matches!(self.timestamp, TimestampSource::Json(_))
+            && self.timestamp_format == TimestampFormat::Unix
+            && self.signed_payload.parts().iter().all(|p| {
+                matches!(
+                    p,
+                    PayloadPart::Literal(_)
+                        | PayloadPart::Body
+                        | PayloadPart::Timestamp
+                        | PayloadPart::Id
+                )
+            })
+    }
 }
 
 /// Builds a custom [`Scheme`]; see [`Scheme::builder`].
@@ -569,26 +955,57 @@ impl Scheme {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SchemeBuilder {
-    header: String,
+    headers: Vec<String>,
+    signature_json: Option<String>,
     algorithm: Algorithm,
-    encoding: Encoding,
+    encoding: Option<Encoding>,
     prefix: Option<String>,
     signed_payload: Option<String>,
-    timestamp_header: Option<String>,
+    timestamp_headers: Vec<String>,
+    timestamp_json: Option<String>,
+    timestamp_format: TimestampFormat,
     key_value: Option<(String, String)>,
-    id_header: Option<String>,
+    separators: Option<String>,
+    versioned: Option<String>,
+    id_headers: Vec<String>,
+    key_encoding: KeyEncoding,
 }
 
 impl SchemeBuilder {
-    /// The HMAC hash (default SHA-256).
+    fn empty() -> Self {
+        SchemeBuilder {
+            headers: Vec::new(),
+            signature_json: None,
+            algorithm: Algorithm::Sha256,
+            encoding: None,
+            prefix: None,
+            signed_payload: None,
+            timestamp_headers: Vec::new(),
+            timestamp_json: None,
+            timestamp_format: TimestampFormat::Unix,
+            key_value: None,
+            separators: None,
+            versioned: None,
+            id_headers: Vec::new(),
+            key_encoding: KeyEncoding::Raw,
+        }
+    }
+
+    /// Another signature header, read when the ones before are absent.
+    pub fn fallback_header(mut self, header: impl Into<String>) -> Self {
+        self.headers.push(header.into());
+        self
+    }
+
+    /// The algorithm (default HMAC-SHA256).
     pub fn algorithm(mut self, algorithm: Algorithm) -> Self {
         self.algorithm = algorithm;
         self
     }
 
-    /// How signatures are encoded (default hex).
+    /// How signatures are encoded (default hex; `text` for tokens).
     pub fn encoding(mut self, encoding: Encoding) -> Self {
-        self.encoding = encoding;
+        self.encoding = Some(encoding);
         self
     }
 
@@ -598,16 +1015,27 @@ impl SchemeBuilder {
         self
     }
 
-    /// The signed content template: `{body}`, `{timestamp}`, `{id}` and literal text
-    /// (default `{body}`).
+    /// The signed content template (default `{body}`); see [`SignedPayload::parse`].
     pub fn signed_payload(mut self, template: impl Into<String>) -> Self {
         self.signed_payload = Some(template.into());
         self
     }
 
-    /// The header carrying the signed timestamp (unix seconds).
+    /// A header carrying the signed timestamp; call again for fallbacks.
     pub fn timestamp_header(mut self, header: impl Into<String>) -> Self {
-        self.timestamp_header = Some(header.into());
+        self.timestamp_headers.push(header.into());
+        self
+    }
+
+    /// A JSON field of the body carrying the timestamp (a JSON pointer).
+    pub fn timestamp_json(mut self, pointer: impl Into<String>) -> Self {
+        self.timestamp_json = Some(pointer.into());
+        self
+    }
+
+    /// How the timestamp is written (default unix seconds).
+    pub fn timestamp_format(mut self, format: TimestampFormat) -> Self {
+        self.timestamp_format = format;
         self
     }
 
@@ -622,55 +1050,298 @@ impl SchemeBuilder {
         self
     }
 
-    /// The header carrying the message id signed as `{id}`.
+    /// The characters separating `key=value` pairs (default `,`).
+    pub fn separators(mut self, separators: impl Into<String>) -> Self {
+        self.separators = Some(separators.into());
+        self
+    }
+
+    /// The signature header is a space-separated list of `version,signature` entries.
+    pub fn versioned(mut self, version: impl Into<String>) -> Self {
+        self.versioned = Some(version.into());
+        self
+    }
+
+    /// A header carrying the message id signed as `{id}`; call again for fallbacks.
     pub fn id_header(mut self, header: impl Into<String>) -> Self {
-        self.id_header = Some(header.into());
+        self.id_headers.push(header.into());
+        self
+    }
+
+    /// How a secret becomes the HMAC key (default: its bytes).
+    pub fn key_encoding(mut self, key_encoding: KeyEncoding) -> Self {
+        self.key_encoding = key_encoding;
         self
     }
 
     /// Checks and builds the scheme.
     pub fn build(self) -> Result<Scheme, SchemeError> {
-        fn header(field: &'static str, name: &str) -> Result<HeaderName, SchemeError> {
-            HeaderName::try_from(name.trim()).map_err(|_| SchemeError::HeaderName {
+        fn names(field: &'static str, list: &[String]) -> Result<Option<HeaderNames>, SchemeError> {
+            let parsed = list
+                .iter()
+                .map(|name| {
+                    HeaderName::try_from(name.trim()).map_err(|_| SchemeError::HeaderName {
+                        field,
+                        name: name.clone(),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(HeaderNames::new(parsed))
+        }
+        fn pointer(field: &'static str, text: &str) -> Result<JsonPointer, SchemeError> {
+            JsonPointer::parse(text).ok_or_else(|| SchemeError::Invalid {
                 field,
-                name: name.to_owned(),
+                message: format!("`{text}` is not a JSON pointer (it starts with `/`)"),
             })
         }
         let signed_payload = match &self.signed_payload {
             Some(template) => SignedPayload::parse(template)?,
             None => SignedPayload::body(),
         };
-        let timestamp = match (&self.timestamp_header, &self.key_value) {
-            (Some(name), _) => {
-                TimestampSource::Header(HeaderNames::one(header("timestamp_header", name)?))
+        let signature = match (&self.signature_json, names("header", &self.headers)?) {
+            (Some(p), None) => SignatureLocation::Json(pointer("signature_json", p)?),
+            (None, Some(names)) => SignatureLocation::Headers(names),
+            (None, None) => return Err(SchemeError::NoHeader),
+            (Some(_), Some(_)) => {
+                return Err(SchemeError::Invalid {
+                    field: "signature_json",
+                    message: "set either header or signature_json, not both".into(),
+                })
             }
-            (None, Some(_)) if signed_payload.uses_timestamp() => TimestampSource::SignatureHeader,
-            (None, _) => TimestampSource::None,
         };
-        let format = match self.key_value {
-            Some((timestamp_key, signature_key)) => SignatureFormat::KeyValue {
+        let timestamp = match (
+            names("timestamp_header", &self.timestamp_headers)?,
+            &self.timestamp_json,
+            &self.key_value,
+        ) {
+            (Some(_), Some(_), _) => {
+                return Err(SchemeError::Invalid {
+                    field: "timestamp_json",
+                    message: "set either timestamp_header or timestamp_json, not both".into(),
+                })
+            }
+            (Some(names), None, _) => TimestampSource::Header(names),
+            (None, Some(p), _) => TimestampSource::Json(pointer("timestamp_json", p)?),
+            (None, None, Some(_)) if signed_payload.uses_timestamp() => {
+                TimestampSource::SignatureHeader
+            }
+            (None, None, _) => TimestampSource::None,
+        };
+        let separators = self.separators.unwrap_or_else(|| ",".into());
+        if separators.is_empty() || separators.contains('=') {
+            return Err(SchemeError::Invalid {
+                field: "separators",
+                message: "give one or more characters other than `=`".into(),
+            });
+        }
+        let format = match (self.key_value, self.versioned) {
+            (Some(_), Some(_)) => {
+                return Err(SchemeError::Invalid {
+                    field: "format",
+                    message: "a header is either key=value pairs or a versioned list".into(),
+                })
+            }
+            (Some((timestamp_key, signature_key)), None) => SignatureFormat::KeyValue {
                 timestamp_key,
                 signature_key,
+                separators,
             },
-            None => SignatureFormat::Plain {
+            (None, Some(version)) => SignatureFormat::VersionedList { version },
+            (None, None) => SignatureFormat::Plain {
                 prefix: self.prefix,
             },
         };
+        let encoding = self
+            .encoding
+            .unwrap_or(if self.algorithm == Algorithm::Token {
+                Encoding::Text
+            } else {
+                Encoding::Hex
+            });
         let scheme = Scheme {
-            signature_headers: HeaderNames::one(header("header", &self.header)?),
+            signature,
             algorithm: self.algorithm,
-            encoding: self.encoding,
+            encoding,
             format,
             signed_payload,
             timestamp,
-            id_headers: match &self.id_header {
-                Some(name) => Some(HeaderNames::one(header("id_header", name)?)),
-                None => None,
-            },
-            key_encoding: KeyEncoding::Raw,
+            timestamp_format: self.timestamp_format,
+            id_headers: names("id_header", &self.id_headers)?,
+            key_encoding: self.key_encoding,
         };
         scheme.validate()?;
         Ok(scheme)
+    }
+}
+
+/// One name or a list of names (`header = "X-Sig"` or `header = ["X-Sig", "X-Sig-Old"]`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One value.
+    One(String),
+    /// Several values, in order of preference.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(one) => vec![one],
+            OneOrMany::Many(many) => many,
+        }
+    }
+}
+
+/// A scheme as written in TOML: the keys of a route's `[route.scheme]` table, and of every
+/// preset in `presets.toml`. [`SchemeTable::build`] checks it and makes the [`Scheme`].
+///
+/// ```
+/// use hookgate::core::scheme::SchemeTable;
+/// let table: SchemeTable = toml::from_str(r#"
+/// header = "Paddle-Signature"
+/// format = "kv"
+/// timestamp_key = "ts"
+/// signature_key = "h1"
+/// separators = ";"
+/// signed_payload = "{timestamp}:{body}"
+/// "#).unwrap();
+/// let scheme = table.build().unwrap();
+/// assert!(scheme.signs_timestamp());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemeTable {
+    /// Signature header(s), first present wins.
+    pub header: Option<OneOrMany>,
+    /// Or: the JSON pointer of the signature in the body.
+    pub signature_json: Option<String>,
+    /// `sha1`, `sha256` (default), `sha512`, `ed25519`, `ecdsa-p256`, `token`.
+    pub algorithm: Option<String>,
+    /// `hex` (default), `base64`, `base64url`, `text` (tokens).
+    pub encoding: Option<String>,
+    /// Text before the signature (`sha256=`).
+    pub prefix: Option<String>,
+    /// The signed content template.
+    pub signed_payload: Option<String>,
+    /// Timestamp header(s).
+    pub timestamp_header: Option<OneOrMany>,
+    /// Or: the JSON pointer of the timestamp in the body.
+    pub timestamp_json: Option<String>,
+    /// `unix` (default), `unix_ms`, `rfc3339`.
+    pub timestamp_format: Option<String>,
+    /// Message id header(s) for `{id}`.
+    pub id_header: Option<OneOrMany>,
+    /// `plain` (default), `kv` or `versioned`.
+    pub format: Option<String>,
+    /// `kv`: the timestamp's key (default `t`).
+    pub timestamp_key: Option<String>,
+    /// `kv`: the signatures' key (default `v1`).
+    pub signature_key: Option<String>,
+    /// `kv`: pair separators (default `,`).
+    pub separators: Option<String>,
+    /// `versioned`: the version accepted (default `v1`).
+    pub version: Option<String>,
+    /// `raw` (default), `whsec`, `base64`, `hex`: how an HMAC secret becomes the key.
+    pub key_encoding: Option<String>,
+}
+
+impl SchemeTable {
+    /// Checks the table and builds the scheme.
+    pub fn build(&self) -> Result<Scheme, SchemeError> {
+        let t = self.clone();
+        let mut builder = match (t.header, t.signature_json) {
+            (Some(header), None) => {
+                let mut names = header.into_vec().into_iter();
+                let mut builder = Scheme::builder(names.next().ok_or(SchemeError::NoHeader)?);
+                for name in names {
+                    builder = builder.fallback_header(name);
+                }
+                builder
+            }
+            (None, Some(pointer)) => Scheme::builder_json(pointer),
+            (None, None) => return Err(SchemeError::NoHeader),
+            (Some(_), Some(_)) => {
+                return Err(SchemeError::Invalid {
+                    field: "signature_json",
+                    message: "set either header or signature_json, not both".into(),
+                })
+            }
+        };
+        if let Some(v) = t.algorithm {
+            builder = builder.algorithm(v.parse()?);
+        }
+        if let Some(v) = t.encoding {
+            builder = builder.encoding(v.parse()?);
+        }
+        if let Some(v) = t.prefix {
+            builder = builder.prefix(v);
+        }
+        if let Some(v) = t.signed_payload {
+            builder = builder.signed_payload(v);
+        }
+        for name in t
+            .timestamp_header
+            .map(OneOrMany::into_vec)
+            .unwrap_or_default()
+        {
+            builder = builder.timestamp_header(name);
+        }
+        if let Some(v) = t.timestamp_json {
+            builder = builder.timestamp_json(v);
+        }
+        if let Some(v) = t.timestamp_format {
+            builder = builder.timestamp_format(v.parse()?);
+        }
+        for name in t.id_header.map(OneOrMany::into_vec).unwrap_or_default() {
+            builder = builder.id_header(name);
+        }
+        if let Some(v) = t.key_encoding {
+            builder = builder.key_encoding(v.parse()?);
+        }
+        let kv_only = [
+            ("timestamp_key", t.timestamp_key.is_some()),
+            ("signature_key", t.signature_key.is_some()),
+            ("separators", t.separators.is_some()),
+        ];
+        match t.format.as_deref() {
+            None | Some("plain") => {}
+            Some("kv") => {
+                builder = builder.key_value(
+                    t.timestamp_key.as_deref().unwrap_or("t"),
+                    t.signature_key.as_deref().unwrap_or("v1"),
+                );
+                if let Some(separators) = t.separators {
+                    builder = builder.separators(separators);
+                }
+            }
+            Some("versioned") => {
+                builder = builder.versioned(t.version.as_deref().unwrap_or("v1"));
+            }
+            Some(other) => {
+                return Err(SchemeError::Invalid {
+                    field: "format",
+                    message: format!(
+                        "format must be \"plain\", \"kv\" or \"versioned\", not `{other}`"
+                    ),
+                })
+            }
+        }
+        if t.format.as_deref() != Some("kv") {
+            if let Some((field, _)) = kv_only.into_iter().find(|(_, set)| *set) {
+                return Err(SchemeError::Invalid {
+                    field,
+                    message: "is for format = \"kv\"".into(),
+                });
+            }
+        }
+        if t.version.is_some() && t.format.as_deref() != Some("versioned") {
+            return Err(SchemeError::Invalid {
+                field: "version",
+                message: "is for format = \"versioned\"".into(),
+            });
+        }
+        builder.build()
     }
 }
 

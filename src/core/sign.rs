@@ -8,7 +8,9 @@
 
 use super::key::{KeyError, MacState, Secret};
 use super::presets::Provider;
-use super::scheme::{Encoding, Scheme, SignatureFormat, TimestampSource};
+use super::scheme::{
+    Algorithm, Encoding, Scheme, SignatureFormat, SignatureLocation, TimestampSource,
+};
 use super::EventIdSource;
 use base64::Engine as _;
 use http::{HeaderName, HeaderValue};
@@ -45,6 +47,10 @@ pub enum SignError {
     /// The secret cannot become a key.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The scheme is not one hookgate can sign (public keys, signatures in the body, signed
+    /// URLs or form parameters): see [`Scheme::can_sign`].
+    #[error("hookgate cannot sign this scheme's requests (public-key, body-field or URL-signed schemes)")]
+    Unsupported,
     /// A header would carry text HTTP does not allow (an id or a prefix with a control
     /// character, say).
     #[error("the {header} header cannot carry that text: no control characters")]
@@ -77,12 +83,34 @@ pub fn sign(
     body: &[u8],
     input: &SignInput<'_>,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, SignError> {
-    let mac = MacState::new(scheme.algorithm, scheme.key_encoding, secret)?;
+    if !scheme.can_sign() {
+        return Err(SignError::Unsupported);
+    }
+    let SignatureLocation::Headers(signature_headers) = &scheme.signature else {
+        return Err(SignError::Unsupported);
+    };
     let timestamp = input.timestamp.to_string();
-    let out = mac.sign_payload(&scheme.signed_payload, body, &timestamp, input.id);
+    let bytes = match scheme.algorithm {
+        Algorithm::Token => {
+            if secret.expose().is_empty() {
+                return Err(SignError::Key(KeyError::Empty));
+            }
+            secret.expose().to_vec()
+        }
+        _ => {
+            let mac = MacState::new(scheme.algorithm, scheme.key_encoding, secret)?;
+            mac.sign_payload(&scheme.signed_payload, body, &timestamp, input.id)
+                .as_bytes()
+                .to_vec()
+        }
+    };
     let encoded = match scheme.encoding {
-        Encoding::Hex => hex::encode(out.as_bytes()),
-        Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(out.as_bytes()),
+        Encoding::Hex => hex::encode(&bytes),
+        Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(&bytes),
+        Encoding::Base64Url => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes),
+        Encoding::Text => String::from_utf8(bytes).map_err(|_| SignError::HeaderValue {
+            header: signature_headers.preferred().clone(),
+        })?,
     };
     let value = match &scheme.format {
         SignatureFormat::Plain { prefix } => {
@@ -91,11 +119,19 @@ pub fn sign(
         SignatureFormat::KeyValue {
             timestamp_key,
             signature_key,
-        } => format!("{timestamp_key}={timestamp},{signature_key}={encoded}"),
+            separators,
+        } => {
+            if scheme.timestamp == TimestampSource::SignatureHeader {
+                let sep = separators.chars().next().unwrap_or(',');
+                format!("{timestamp_key}={timestamp}{sep}{signature_key}={encoded}")
+            } else {
+                format!("{signature_key}={encoded}")
+            }
+        }
         SignatureFormat::VersionedList { version } => format!("{version},{encoded}"),
     };
     let mut headers = Vec::with_capacity(3);
-    push(&mut headers, scheme.signature_headers.preferred(), &value)?;
+    push(&mut headers, signature_headers.preferred(), &value)?;
     if let TimestampSource::Header(names) = &scheme.timestamp {
         push(&mut headers, names.preferred(), &timestamp)?;
     }

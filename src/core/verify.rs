@@ -1,11 +1,14 @@
-//! The verifier: `(headers, body, now) -> Result<Verified, Rejection>`, with no I/O.
+//! The verifier: `(request head, body, now) -> Result<Verified, Rejection>`, with no I/O.
 
 use super::event_id::{signature_digest_id, EventIdSpec};
-use super::key::{KeyError, MacState, Secret};
+use super::key::{Key, KeyError, Secret};
 use super::rejection::Rejection;
-use super::scheme::{Encoding, HeaderNames, Scheme, SignatureFormat, TimestampSource};
+use super::scheme::{
+    Encoding, HeaderNames, PayloadPart, Scheme, SignatureFormat, SignatureLocation, TimestampSource,
+};
 use base64::Engine as _;
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderName, Method, Uri};
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use subtle::ConstantTimeEq;
 
@@ -69,9 +72,47 @@ pub struct Verified {
 pub struct Verifier {
     provider: Option<super::Provider>,
     scheme: Scheme,
-    keys: Vec<MacState>,
+    keys: Vec<Key>,
     tolerance: Option<Duration>,
     event_id: EventIdSpec,
+    public_url: Option<String>,
+}
+
+/// What the verifier reads of a request besides its body: the method and URI (for schemes
+/// that sign `{method}`, `{url}` or `{path}`) and the headers.
+///
+/// ```
+/// use hookgate::core::RequestHead;
+/// let (parts, _) = http::Request::post("/hooks?x=1").body(()).unwrap().into_parts();
+/// let head = RequestHead::from(&parts);
+/// assert_eq!(head.uri.path(), "/hooks");
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct RequestHead<'a> {
+    /// The request method.
+    pub method: &'a Method,
+    /// The request target as received (path and query; absolute under HTTP/2).
+    pub uri: &'a Uri,
+    /// The request headers.
+    pub headers: &'a HeaderMap,
+}
+
+impl<'a> RequestHead<'a> {
+    /// A request head from its parts.
+    pub fn new(method: &'a Method, uri: &'a Uri, headers: &'a HeaderMap) -> Self {
+        RequestHead {
+            method,
+            uri,
+            headers,
+        }
+    }
+}
+
+impl<'a> From<&'a http::request::Parts> for RequestHead<'a> {
+    fn from(parts: &'a http::request::Parts) -> Self {
+        RequestHead::new(&parts.method, &parts.uri, &parts.headers)
+    }
 }
 
 impl std::fmt::Debug for Verifier {
@@ -82,6 +123,7 @@ impl std::fmt::Debug for Verifier {
             .field("keys", &self.keys.len())
             .field("tolerance", &self.tolerance)
             .field("event_id", &self.event_id)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -133,7 +175,7 @@ impl Verifier {
             .into_iter()
             .enumerate()
             .map(|(i, secret)| {
-                MacState::new(scheme.algorithm, scheme.key_encoding, &secret).map_err(|source| {
+                Key::new(scheme.algorithm, scheme.key_encoding, &secret).map_err(|source| {
                     VerifierError::Key {
                         index: i + 1,
                         source,
@@ -150,7 +192,22 @@ impl Verifier {
             keys,
             tolerance,
             event_id,
+            public_url: None,
         })
+    }
+
+    /// Sets the URL the provider calls, scheme and authority (`https://hooks.example.com`),
+    /// for schemes that sign `{url}`: the signed URL is this, then the path and query as
+    /// received. Without it, `{url}` is the request's own absolute URI or `https://` + `Host`.
+    pub fn with_public_url(mut self, public_url: impl Into<String>) -> Self {
+        let url: String = public_url.into();
+        self.public_url = Some(url.trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The public URL set with [`with_public_url`](Self::with_public_url).
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
     }
 
     /// The provider preset the scheme comes from, when built from one.
@@ -184,32 +241,100 @@ impl Verifier {
     }
 
     /// Verifies one request over its exact raw body bytes, with the clock at `now`.
+    ///
+    /// Schemes that sign the method, URL or path need them: use
+    /// [`verify_request`](Self::verify_request); here they are refused as
+    /// `invalid_signature`.
     pub fn verify(
         &self,
         headers: &HeaderMap,
         body: &[u8],
         now: SystemTime,
     ) -> Result<Verified, Rejection> {
+        self.verify_inner(headers, None, body, now)
+    }
+
+    /// Verifies one request given its head (method, URI, headers) and its exact raw body.
+    ///
+    /// ```
+    /// use hookgate::core::{Provider, RequestHead, Verifier};
+    /// use std::time::{Duration, UNIX_EPOCH};
+    ///
+    /// let verifier = Verifier::builder().provider(Provider::Github).secret("It's a Secret to Everybody").build().unwrap();
+    /// let request = http::Request::post("/webhooks/github")
+    ///     .header("x-hub-signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+    ///     .header("x-github-delivery", "72d3162e")
+    ///     .body(())
+    ///     .unwrap();
+    /// let (parts, ()) = request.into_parts();
+    /// let verified = verifier
+    ///     .verify_request(&RequestHead::from(&parts), b"Hello, World!", UNIX_EPOCH + Duration::from_secs(1))
+    ///     .unwrap();
+    /// assert_eq!(verified.event_id, "72d3162e");
+    /// ```
+    pub fn verify_request(
+        &self,
+        head: &RequestHead<'_>,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Verified, Rejection> {
+        self.verify_inner(head.headers, Some((head.method, head.uri)), body, now)
+    }
+
+    fn verify_inner(
+        &self,
+        headers: &HeaderMap,
+        line: Option<(&Method, &Uri)>,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Verified, Rejection> {
         let scheme = &self.scheme;
-        let (header_name, values) =
-            first_present(headers, &scheme.signature_headers).ok_or_else(|| {
-                Rejection::MissingSignature(scheme.signature_headers.preferred().clone())
-            })?;
-        let parsed = parse_signature_header(scheme, values)?;
-        if parsed.signatures.is_empty() {
-            tracing::debug!(header = %header_name, "no decodable signature in the header");
-            return Err(Rejection::InvalidSignature);
+        let mut parsed = ParsedHeader {
+            signatures: Signatures::new(scheme.algorithm.output_len()),
+            timestamp: None,
+        };
+        match &scheme.signature {
+            SignatureLocation::Headers(names) => {
+                let (header_name, values) = first_present(headers, names)
+                    .ok_or_else(|| Rejection::MissingSignature(names.preferred().clone()))?;
+                parse_signature_header(scheme, values, &mut parsed)?;
+                if parsed.signatures.is_empty() {
+                    tracing::debug!(header = %header_name, "no decodable signature in the header");
+                    return Err(Rejection::InvalidSignature);
+                }
+            }
+            SignatureLocation::Json(pointer) => {
+                let text = pointer.read(body).ok_or(Rejection::InvalidSignature)?;
+                let text = match &scheme.format {
+                    SignatureFormat::Plain {
+                        prefix: Some(prefix),
+                    } => text.strip_prefix(prefix.as_str()).unwrap_or_default(),
+                    _ => text.as_str(),
+                };
+                parsed.signatures.push(scheme.encoding, text.trim());
+                if parsed.signatures.is_empty() {
+                    return Err(Rejection::InvalidSignature);
+                }
+            }
         }
 
-        let timestamp_text = match &scheme.timestamp {
+        let timestamp_text: Option<Cow<'_, str>> = match &scheme.timestamp {
             TimestampSource::None => None,
-            TimestampSource::SignatureHeader => {
-                Some(parsed.timestamp.ok_or(Rejection::InvalidSignature)?)
-            }
-            TimestampSource::Header(names) => Some(first_value(headers, names)?),
+            TimestampSource::SignatureHeader => Some(Cow::Borrowed(
+                parsed.timestamp.ok_or(Rejection::InvalidSignature)?,
+            )),
+            TimestampSource::Header(names) => Some(Cow::Borrowed(first_value(headers, names)?)),
+            TimestampSource::Json(pointer) => Some(Cow::Owned(
+                pointer.read(body).ok_or(Rejection::InvalidSignature)?,
+            )),
         };
-        let timestamp = match timestamp_text {
-            Some(text) => Some(parse_unix_seconds(text).ok_or(Rejection::InvalidSignature)?),
+        let timestamp = match &timestamp_text {
+            Some(text) => Some(
+                scheme
+                    .timestamp_format
+                    .parse(text)
+                    .ok_or(Rejection::InvalidSignature)?,
+            ),
             None => None,
         };
         let signed_id = match (&scheme.id_headers, scheme.signed_payload.uses_id()) {
@@ -218,23 +343,65 @@ impl Verifier {
             (None, true) => return Err(Rejection::InvalidSignature),
             (_, false) => None,
         };
+        let content = Content {
+            scheme,
+            headers,
+            line,
+            body,
+            timestamp: timestamp_text.as_deref().unwrap_or_default(),
+            id: signed_id.unwrap_or_default(),
+            public_url: self.public_url.as_deref(),
+        };
+        // Public-key schemes need the whole message; HMACs stream it.
+        let message = if scheme.algorithm.is_public_key() {
+            let mut message = Vec::with_capacity(body.len() + 64);
+            content.feed(&mut |bytes| message.extend_from_slice(bytes))?;
+            Some(message)
+        } else {
+            None
+        };
 
-        let matched = self
-            .keys
-            .iter()
-            .find_map(|key| {
-                let expected = key.clone().sign_payload(
-                    &scheme.signed_payload,
-                    body,
-                    timestamp_text.unwrap_or_default(),
-                    signed_id.unwrap_or_default(),
-                );
-                parsed
+        let mut matched = None;
+        for key in &self.keys {
+            matched = match key {
+                Key::Hmac(state) => {
+                    let mut state = state.clone();
+                    content.feed(&mut |bytes| state.update(bytes))?;
+                    let expected = state.finalize();
+                    parsed
+                        .signatures
+                        .iter()
+                        .find(|candidate| bool::from(candidate.ct_eq(expected.as_bytes())))
+                }
+                Key::Token(token) => parsed
                     .signatures
                     .iter()
-                    .find(|candidate| bool::from(candidate.ct_eq(expected.as_bytes())))
-            })
-            .ok_or(Rejection::InvalidSignature)?;
+                    .find(|candidate| bool::from(candidate.ct_eq(token.as_slice()))),
+                Key::Ed25519(key) => {
+                    let message = message.as_deref().unwrap_or_default();
+                    parsed.signatures.iter().find(|candidate| {
+                        ed25519_dalek::Signature::from_slice(candidate)
+                            .is_ok_and(|sig| key.verify_strict(message, &sig).is_ok())
+                    })
+                }
+                Key::P256(key) => {
+                    use p256::ecdsa::signature::Verifier as _;
+                    let message = message.as_deref().unwrap_or_default();
+                    parsed.signatures.iter().find(|candidate| {
+                        let sig = p256::ecdsa::Signature::from_der(candidate)
+                            .or_else(|_| p256::ecdsa::Signature::from_slice(candidate));
+                        sig.is_ok_and(|sig| {
+                            let sig = sig.normalize_s().unwrap_or(sig);
+                            key.verify(message, &sig).is_ok()
+                        })
+                    })
+                }
+            };
+            if matched.is_some() {
+                break;
+            }
+        }
+        let matched = matched.ok_or(Rejection::InvalidSignature)?;
 
         if let (Some(ts), Some(tolerance)) = (timestamp, self.tolerance) {
             let now = unix_seconds(now);
@@ -256,23 +423,140 @@ impl Verifier {
     }
 }
 
+/// Everything the signed content is made of, for one request.
+struct Content<'r> {
+    scheme: &'r Scheme,
+    headers: &'r HeaderMap,
+    line: Option<(&'r Method, &'r Uri)>,
+    body: &'r [u8],
+    timestamp: &'r str,
+    id: &'r str,
+    public_url: Option<&'r str>,
+}
+
+impl Content<'_> {
+    /// Feeds the signed content, part by part, to `out`.
+    fn feed(&self, out: &mut dyn FnMut(&[u8])) -> Result<(), Rejection> {
+        for part in self.scheme.signed_payload.parts() {
+            match part {
+                PayloadPart::Literal(text) => out(text.as_bytes()),
+                PayloadPart::Body => out(self.body),
+                PayloadPart::Timestamp => out(self.timestamp.as_bytes()),
+                PayloadPart::Id => out(self.id.as_bytes()),
+                PayloadPart::Method => {
+                    let (method, _) = self.line.ok_or(Rejection::InvalidSignature)?;
+                    out(method.as_str().as_bytes());
+                }
+                PayloadPart::Path => {
+                    let (_, uri) = self.line.ok_or(Rejection::InvalidSignature)?;
+                    out(path_and_query(uri).as_bytes());
+                }
+                PayloadPart::Url => {
+                    let (_, uri) = self.line.ok_or(Rejection::InvalidSignature)?;
+                    match (self.public_url, uri.scheme_str(), uri.authority()) {
+                        (Some(base), _, _) => out(base.as_bytes()),
+                        (None, Some(scheme), Some(authority)) => {
+                            out(scheme.as_bytes());
+                            out(b"://");
+                            out(authority.as_str().as_bytes());
+                        }
+                        (None, _, _) => {
+                            let host = self
+                                .headers
+                                .get(http::header::HOST)
+                                .and_then(|h| h.to_str().ok())
+                                .ok_or(Rejection::InvalidSignature)?;
+                            out(b"https://");
+                            out(host.trim().as_bytes());
+                        }
+                    }
+                    out(path_and_query(uri).as_bytes());
+                }
+                PayloadPart::Header(name) => {
+                    let value = self
+                        .headers
+                        .get(name)
+                        .ok_or_else(|| Rejection::MissingSignature(name.clone()))?;
+                    out(value.as_bytes());
+                }
+                PayloadPart::Json(pointer) => {
+                    let value = pointer.read(self.body).ok_or(Rejection::InvalidSignature)?;
+                    out(value.as_bytes());
+                }
+                PayloadPart::Form => {
+                    let mut pairs = form_pairs(self.body).ok_or(Rejection::InvalidSignature)?;
+                    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+                    for (name, value) in pairs {
+                        out(&name);
+                        out(&value);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn path_and_query(uri: &Uri) -> &str {
+    uri.path_and_query().map_or("/", |pq| pq.as_str())
+}
+
+/// The decoded `name=value` pairs of an `application/x-www-form-urlencoded` body.
+pub(crate) fn form_pairs(body: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn decode(text: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(text.len());
+        let mut i = 0;
+        while i < text.len() {
+            match text[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = text.get(i + 1..i + 3)?;
+                    let hex = std::str::from_utf8(hex).ok()?;
+                    out.push(u8::from_str_radix(hex, 16).ok()?);
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        Some(out)
+    }
+    body.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let eq = pair.iter().position(|b| *b == b'=');
+            let (name, value) = match eq {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &[][..]),
+            };
+            Some((decode(name)?, decode(value)?))
+        })
+        .collect()
+}
+
 struct ParsedHeader<'h> {
     signatures: Signatures,
     timestamp: Option<&'h str>,
 }
 
+/// The longest signature or token kept: longer ones never match.
+const MAX_SIGNATURE: usize = 128;
+
 /// The decoded signatures of one request, on the stack: at most [`MAX_CANDIDATES`] of at most
-/// 64 bytes (SHA-512), so parsing a header allocates nothing.
+/// [`MAX_SIGNATURE`] bytes, so parsing a header allocates nothing.
 struct Signatures {
-    decoded: [[u8; 64]; MAX_CANDIDATES],
+    decoded: [[u8; MAX_SIGNATURE]; MAX_CANDIDATES],
+    lens: [usize; MAX_CANDIDATES],
     count: usize,
-    len: usize,
+    /// The length every signature must have, when the algorithm fixes it.
+    len: Option<usize>,
 }
 
 impl Signatures {
-    fn new(len: usize) -> Self {
+    fn new(len: Option<usize>) -> Self {
         Signatures {
-            decoded: [[0; 64]; MAX_CANDIDATES],
+            decoded: [[0; MAX_SIGNATURE]; MAX_CANDIDATES],
+            lens: [0; MAX_CANDIDATES],
             count: 0,
             len,
         }
@@ -280,25 +564,45 @@ impl Signatures {
 
     /// Decodes `text`; one of the wrong length or encoding is dropped (it could never match).
     fn push(&mut self, encoding: Encoding, text: &str) {
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
+        if self.count == MAX_CANDIDATES {
+            return;
+        }
         let slot = &mut self.decoded[self.count];
-        let ok = match encoding {
-            Encoding::Hex => hex::decode_to_slice(text, &mut slot[..self.len]).is_ok(),
-            Encoding::Base64 => {
-                use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-                let mut buf = [0u8; 64];
-                let decoded = STANDARD
+        let mut buf = [0u8; MAX_SIGNATURE + 3];
+        let decoded = match encoding {
+            Encoding::Hex => {
+                let n = text.len() / 2;
+                (text.len() % 2 == 0 && n <= MAX_SIGNATURE)
+                    .then(|| hex::decode_to_slice(text, &mut slot[..n]).ok().map(|()| n))
+                    .flatten()
+            }
+            Encoding::Base64 | Encoding::Base64Url => {
+                let (padded, unpadded) = if encoding == Encoding::Base64 {
+                    (STANDARD, STANDARD_NO_PAD)
+                } else {
+                    (URL_SAFE, URL_SAFE_NO_PAD)
+                };
+                match padded
                     .decode_slice(text, &mut buf)
-                    .or_else(|_| STANDARD_NO_PAD.decode_slice(text, &mut buf));
-                match decoded {
-                    Ok(n) if n == self.len => {
+                    .or_else(|_| unpadded.decode_slice(text, &mut buf))
+                {
+                    Ok(n) if n <= MAX_SIGNATURE => {
                         slot[..n].copy_from_slice(&buf[..n]);
-                        true
+                        Some(n)
                     }
-                    _ => false,
+                    _ => None,
                 }
             }
+            Encoding::Text => (text.len() <= MAX_SIGNATURE).then(|| {
+                slot[..text.len()].copy_from_slice(text.as_bytes());
+                text.len()
+            }),
         };
-        if ok {
+        if let Some(n) = decoded.filter(|n| self.len.is_none_or(|len| len == *n) && *n > 0) {
+            self.lens[self.count] = n;
             self.count += 1;
         }
     }
@@ -310,7 +614,8 @@ impl Signatures {
     fn iter(&self) -> impl Iterator<Item = &[u8]> {
         self.decoded[..self.count]
             .iter()
-            .map(|sig| &sig[..self.len])
+            .zip(&self.lens)
+            .map(|(sig, len)| &sig[..*len])
     }
 }
 
@@ -342,11 +647,8 @@ fn first_present<'h>(
 fn parse_signature_header<'h>(
     scheme: &Scheme,
     values: impl Iterator<Item = &'h http::HeaderValue>,
-) -> Result<ParsedHeader<'h>, Rejection> {
-    let mut parsed = ParsedHeader {
-        signatures: Signatures::new(scheme.algorithm.output_len()),
-        timestamp: None,
-    };
+    parsed: &mut ParsedHeader<'h>,
+) -> Result<(), Rejection> {
     let mut seen = 0usize;
     let mut candidate = |text: &str, parsed: &mut ParsedHeader<'h>| {
         seen += 1;
@@ -364,20 +666,22 @@ fn parse_signature_header<'h>(
                 match prefix {
                     Some(prefix) => {
                         if let Some(sig) = value.strip_prefix(prefix.as_str()) {
-                            candidate(sig, &mut parsed)?;
+                            candidate(sig.trim_start(), parsed)?;
                         }
                     }
-                    None => candidate(value, &mut parsed)?,
+                    None => candidate(value, parsed)?,
                 }
             }
             SignatureFormat::KeyValue {
                 timestamp_key,
                 signature_key,
+                separators,
             } => {
-                for pair in value.split(',') {
+                for pair in value.split(|c| separators.contains(c)) {
                     let Some((key, val)) = pair.trim().split_once('=') else {
                         continue;
                     };
+                    let (key, val) = (key.trim(), val.trim());
                     if key == timestamp_key {
                         // Two different timestamps in one header: which one was signed is unclear.
                         if parsed.timestamp.is_some_and(|t| t != val) {
@@ -385,7 +689,7 @@ fn parse_signature_header<'h>(
                         }
                         parsed.timestamp = Some(val);
                     } else if key == signature_key {
-                        candidate(val, &mut parsed)?;
+                        candidate(val, parsed)?;
                     }
                 }
             }
@@ -393,21 +697,14 @@ fn parse_signature_header<'h>(
                 for entry in value.split_ascii_whitespace() {
                     if let Some((v, sig)) = entry.split_once(',') {
                         if v == version {
-                            candidate(sig, &mut parsed)?;
+                            candidate(sig, parsed)?;
                         }
                     }
                 }
             }
         }
     }
-    Ok(parsed)
-}
-
-fn parse_unix_seconds(text: &str) -> Option<i64> {
-    if text.is_empty() || text.len() > 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
+    Ok(())
 }
 
 fn unix_seconds(now: SystemTime) -> i64 {

@@ -165,7 +165,7 @@ where
 
     let verified = match shared
         .verifier
-        .verify(&parts.headers, &body, SystemTime::now())
+        .verify_request(&(&parts).into(), &body, SystemTime::now())
     {
         Ok(verified) => verified,
         Err(rejection) => return reject(rejection),
