@@ -47,6 +47,14 @@
 //! `hookgate queue` CLI) may open the same file while the sidecar runs: SQLite's locks
 //! serialize the two writers, WAL lets the readers read.
 //!
+//! # The Redis Streams queue
+//!
+//! `RedisQueue` (feature `redis`) keeps the queue in a standalone Redis or Valkey shared by
+//! every replica: a stream per route read through one consumer group, so any replica's
+//! worker delivers any event, and the leases of a replica that died are taken over by the
+//! next lease of another once they expire. Its durability is Redis's (`appendonly yes`,
+//! `appendfsync always` for an acknowledged event to survive a Redis crash).
+//!
 //! ```
 //! use hookgate::queue::{Event, Failure, Queue, QueueLimits, RetryDecision, RetryPolicy, SqliteQueue};
 //! use std::time::Duration;
@@ -83,9 +91,13 @@
 //! # });
 //! ```
 
+#[cfg(feature = "redis")]
+mod redis;
 mod retry;
 mod sqlite;
 
+#[cfg(feature = "redis")]
+pub use redis::RedisQueue;
 pub use retry::{parse_retry_after, random_u64, RetryDecision, RetryPolicy};
 pub use sqlite::SqliteQueue;
 
@@ -392,7 +404,8 @@ impl QueueError {
     }
 }
 
-/// A durable queue of events, per route. Implemented by [`SqliteQueue`].
+/// A durable queue of events, per route. Implemented by [`SqliteQueue`] and, with the
+/// `redis` feature, `RedisQueue`.
 pub trait Queue: Send + Sync + 'static {
     /// Writes `event` durably: once this returns `Ok`, a crash does not lose it.
     fn enqueue(&self, event: Event) -> QueueFuture<'_, Enqueued>;

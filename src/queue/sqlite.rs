@@ -93,7 +93,7 @@ fn after(now: i64, delay: Duration) -> i64 {
 }
 
 /// Headers as `(u32 length, name, u32 length, value)*`, big-endian lengths.
-fn encode_headers(headers: &HeaderMap) -> Vec<u8> {
+pub(super) fn encode_headers(headers: &HeaderMap) -> Vec<u8> {
     let mut out = Vec::new();
     for (name, value) in headers {
         for part in [name.as_str().as_bytes(), value.as_bytes()] {
@@ -104,7 +104,7 @@ fn encode_headers(headers: &HeaderMap) -> Vec<u8> {
     out
 }
 
-fn decode_headers(mut bytes: &[u8]) -> Result<HeaderMap, QueueError> {
+pub(super) fn decode_headers(mut bytes: &[u8]) -> Result<HeaderMap, QueueError> {
     fn part<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
         let (length, rest) = bytes.split_first_chunk::<4>()?;
         let length = u32::from_be_bytes(*length) as usize;
