@@ -224,6 +224,10 @@ pub struct Lease {
 }
 
 /// An event handed to a worker by [`Queue::lease`].
+///
+/// Send it with `Hookgate-Attempt: attempts + 1`. `attempts` can already reach the policy's
+/// `max_attempts` when expired leases were counted: bury such an event rather than deliver
+/// it again.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Leased {
@@ -404,7 +408,11 @@ impl QueueError {
     }
 }
 
-/// A durable queue of events, per route. Implemented by [`SqliteQueue`] and, with the
+/// A durable queue of events, per route.
+///
+/// Dropping a returned future does not cancel the operation once it reached the queue: an
+/// enqueue may still be written (the provider's retry then finds it `AlreadyQueued`), and
+/// events leased for a dropped future come back when their lease expires. Implemented by [`SqliteQueue`] and, with the
 /// `redis` feature, `RedisQueue`.
 pub trait Queue: Send + Sync + 'static {
     /// Writes `event` durably: once this returns `Ok`, a crash does not lose it.
