@@ -222,6 +222,65 @@ fn throughput<E: Engine + Send + 'static>(dir: &Path, args: &Args) {
     }
 }
 
+/// The same measurement through `hookgate::queue::SqliteQueue` itself (tokio tasks, the
+/// queue's writer thread, its schema, indexes and bound checks): what an accepting sidecar
+/// would see.
+fn queue_throughput(dir: &Path, args: &Args) {
+    use hookgate::queue::{Event, Queue, QueueLimits, SqliteQueue};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for &concurrency in &args.concurrency {
+        let path = dir.join(format!("hookgate-queue-{concurrency}.db"));
+        let queue = SqliteQueue::open(&path, QueueLimits::new(u64::MAX, u64::MAX)).unwrap();
+        let body = bytes::Bytes::from(vec![b'x'; args.body]);
+        let next = Arc::new(AtomicU64::new(1));
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs_f64(args.seconds);
+        let events = args.events;
+        let mut latencies_us: Vec<u64> = runtime.block_on(async {
+            let tasks: Vec<_> = (0..concurrency)
+                .map(|_| {
+                    let (queue, body, next) = (queue.clone(), body.clone(), next.clone());
+                    tokio::spawn(async move {
+                        let mut latencies = Vec::new();
+                        loop {
+                            let id = next.fetch_add(1, Ordering::Relaxed);
+                            if id > events || Instant::now() >= deadline {
+                                return latencies;
+                            }
+                            let sent = Instant::now();
+                            let event = Event::new("bench", id.to_string(), body.clone());
+                            queue.enqueue(event).await.expect("enqueue");
+                            latencies.push(sent.elapsed().as_micros() as u64);
+                        }
+                    })
+                })
+                .collect();
+            let mut all = Vec::new();
+            for task in tasks {
+                all.extend(task.await.unwrap());
+            }
+            all
+        });
+        let elapsed = started.elapsed();
+        latencies_us.sort_unstable();
+        let acked = latencies_us.len() as u64;
+        println!(
+            "| hookgate SqliteQueue | {concurrency} | {acked} | {:.1} | {:.0} | {:.1} | {:.2} | {:.2} |",
+            elapsed.as_secs_f64(),
+            acked as f64 / elapsed.as_secs_f64(),
+            acked as f64 / queue.commits().max(1) as f64,
+            percentile(&latencies_us, 0.50),
+            percentile(&latencies_us, 0.99),
+        );
+        drop(queue);
+        remove_db(&path);
+    }
+}
+
 fn remove_db(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let mut name = path.as_os_str().to_owned();
@@ -357,6 +416,7 @@ fn main() {
     println!("| engine | producers | acknowledged | seconds | enqueues/s | events per sync | p50 ms | p99 ms |");
     println!("|---|---|---|---|---|---|---|---|");
     throughput::<Sqlite>(&dir, &args);
+    queue_throughput(&dir, &args);
 
     println!("\ncrash safety: SIGKILL of a 16-producer writer mid-burst, then reopen\n");
     println!("| engine | run | exit | acknowledged | rows after reopen | acknowledged but missing | reopen ms |");

@@ -419,11 +419,16 @@ fn concurrent_enqueues_all_land_and_wake_the_workers() {
             assert!(matches!(task.await.unwrap().unwrap(), Enqueued::Queued(_)));
         }
         let elapsed = started.elapsed();
+        let commits = queue.commits();
+        assert!(
+            commits < 200,
+            "group commit: 200 enqueues in {commits} transactions"
+        );
         tokio::time::timeout(Duration::from_secs(1), woken)
             .await
             .expect("workers woken");
         assert_eq!(queue.stats(Some("r")).await.unwrap()[0].queued, 200);
-        eprintln!("200 concurrent durable enqueues in {elapsed:?}");
+        eprintln!("200 concurrent durable enqueues in {elapsed:?}, {commits} commits");
     });
 }
 

@@ -47,6 +47,14 @@
 //! `hookgate queue` CLI) may open the same file while the sidecar runs: SQLite's locks
 //! serialize the two writers, WAL lets the readers read.
 //!
+//! # The Redis Streams queue
+//!
+//! `RedisQueue` (feature `redis`) keeps the queue in a standalone Redis or Valkey shared by
+//! every replica: a stream per route read through one consumer group, so any replica's
+//! worker delivers any event, and the leases of a replica that died are taken over by the
+//! next lease of another once they expire. Its durability is Redis's (`appendonly yes`,
+//! `appendfsync always` for an acknowledged event to survive a Redis crash).
+//!
 //! ```
 //! use hookgate::queue::{Event, Failure, Queue, QueueLimits, RetryDecision, RetryPolicy, SqliteQueue};
 //! use std::time::Duration;
@@ -83,9 +91,13 @@
 //! # });
 //! ```
 
+#[cfg(feature = "redis")]
+mod redis;
 mod retry;
 mod sqlite;
 
+#[cfg(feature = "redis")]
+pub use redis::RedisQueue;
 pub use retry::{parse_retry_after, random_u64, RetryDecision, RetryPolicy};
 pub use sqlite::SqliteQueue;
 
@@ -212,6 +224,10 @@ pub struct Lease {
 }
 
 /// An event handed to a worker by [`Queue::lease`].
+///
+/// Send it with `Hookgate-Attempt: attempts + 1`. `attempts` can already reach the policy's
+/// `max_attempts` when expired leases were counted: bury such an event rather than deliver
+/// it again.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Leased {
@@ -392,7 +408,12 @@ impl QueueError {
     }
 }
 
-/// A durable queue of events, per route. Implemented by [`SqliteQueue`].
+/// A durable queue of events, per route.
+///
+/// Dropping a returned future does not cancel the operation once it reached the queue: an
+/// enqueue may still be written (the provider's retry then finds it `AlreadyQueued`), and
+/// events leased for a dropped future come back when their lease expires. Implemented by [`SqliteQueue`] and, with the
+/// `redis` feature, `RedisQueue`.
 pub trait Queue: Send + Sync + 'static {
     /// Writes `event` durably: once this returns `Ok`, a crash does not lose it.
     fn enqueue(&self, event: Event) -> QueueFuture<'_, Enqueued>;
