@@ -92,3 +92,6 @@ pub const QUEUE_CONCURRENCY: usize = 8;
 /// How long a worker holds a leased event before it is due again: the upstream timeout
 /// plus [`CLAIM_MARGIN`], so a delivery still waiting for the upstream keeps its lease.
 pub const QUEUE_LEASE_TIMEOUT: Duration = Duration::from_secs(35);
+
+/// `Retry-After` of a 503 `queue_full` answer.
+pub const QUEUE_FULL_RETRY_AFTER: Duration = Duration::from_secs(60);

@@ -34,6 +34,13 @@ pub const ROUTE_HEADER: HeaderName = HeaderName::from_static("hookgate-route");
 /// ```
 pub const EVENT_ID_HEADER: HeaderName = HeaderName::from_static("hookgate-event-id");
 
+/// Header carrying the attempt number on deliveries from the queue (from 1).
+///
+/// ```
+/// assert_eq!(hookgate::forward::ATTEMPT_HEADER, "hookgate-attempt");
+/// ```
+pub const ATTEMPT_HEADER: HeaderName = HeaderName::from_static("hookgate-attempt");
+
 /// The pooled HTTP client shared by all routes' forwarders.
 ///
 /// ```
@@ -111,6 +118,15 @@ pin_project_lite::pin_project! {
     }
 }
 
+impl ForwardBody {
+    /// hookgate's own answer (a rejection, a queued event).
+    pub(crate) fn full(bytes: Bytes) -> Self {
+        ForwardBody {
+            inner: Either::Right(Full::new(bytes)),
+        }
+    }
+}
+
 impl std::fmt::Debug for ForwardBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ForwardBody").finish_non_exhaustive()
@@ -166,61 +182,20 @@ impl Service<Request<Full<Bytes>>> for Forward {
 
 impl Forward {
     async fn forward(self, request: Request<Full<Bytes>>) -> Response<ForwardBody> {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         // A `Full` body knows its length: the upstream gets a Content-Length, never chunks.
         let length = body.size_hint().exact().unwrap_or(0);
-        let uri = match upstream_uri(&self.upstream, parts.uri.query()) {
-            Some(uri) => uri,
-            None => return rejection(Rejection::BadRequest),
+        let Some(uri) = upstream_uri(&self.upstream, parts.uri.query()) else {
+            return rejection(Rejection::BadRequest);
         };
-        let mut headers = parts.headers;
-        let incoming_host = headers.get(header::HOST).cloned().or_else(|| {
-            parts
-                .uri
-                .authority()
-                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-        });
-        strip_hop_by_hop(&mut headers);
-        headers.remove(header::HOST);
-        let spoofed: Vec<HeaderName> = headers
-            .keys()
-            .filter(|name| name.as_str().starts_with("hookgate-"))
-            .cloned()
-            .collect();
-        for name in spoofed {
-            headers.remove(name);
-        }
-        set_forwarded(
-            &mut headers,
-            parts.extensions.get::<ClientAddr>(),
-            incoming_host,
-        );
-        if let Some(verified) = parts.extensions.get::<VerifiedWebhook>() {
-            if let Ok(route) = HeaderValue::from_str(&verified.route) {
-                headers.insert(ROUTE_HEADER, route);
-            }
-            if let Ok(id) = HeaderValue::from_str(&verified.event_id) {
-                headers.insert(EVENT_ID_HEADER, id);
-            }
-        }
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-
-        let mut outgoing = Request::new(body);
-        *outgoing.method_mut() = parts.method;
-        *outgoing.uri_mut() = uri;
-        *outgoing.version_mut() = Version::HTTP_11;
-        *outgoing.headers_mut() = headers;
-
-        match tokio::time::timeout(self.timeout, self.client.client.request(outgoing)).await {
-            Err(_elapsed) => {
-                tracing::warn!(upstream = %self.upstream, "upstream timed out");
-                rejection(Rejection::UpstreamTimeout)
-            }
-            Ok(Err(error)) => {
-                tracing::warn!(upstream = %self.upstream, error = %error_chain(&error), "upstream unavailable");
-                rejection(Rejection::UpstreamUnavailable)
-            }
-            Ok(Ok(response)) => {
+        let headers = upstream_headers(&mut parts, length);
+        match self
+            .client
+            .send(parts.method, uri, headers, body, self.timeout)
+            .await
+        {
+            Err(refused) => rejection(refused),
+            Ok(response) => {
                 let (mut parts, body) = response.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
                 Response::from_parts(
@@ -232,6 +207,76 @@ impl Forward {
             }
         }
     }
+}
+
+impl UpstreamClient {
+    /// Sends one request, waiting at most `timeout` for the response head: 504
+    /// `upstream_timeout` after it, 502 `upstream_unavailable` when the upstream cannot be
+    /// reached.
+    pub(crate) async fn send(
+        &self,
+        method: http::Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Full<Bytes>,
+        timeout: Duration,
+    ) -> Result<Response<Incoming>, Rejection> {
+        let mut outgoing = Request::new(body);
+        *outgoing.method_mut() = method;
+        *outgoing.uri_mut() = uri;
+        *outgoing.version_mut() = Version::HTTP_11;
+        *outgoing.headers_mut() = headers;
+        let upstream = outgoing.uri().authority().cloned();
+        match tokio::time::timeout(timeout, self.client.request(outgoing)).await {
+            Err(_elapsed) => {
+                tracing::warn!(upstream = ?upstream, "upstream timed out");
+                Err(Rejection::UpstreamTimeout)
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(upstream = ?upstream, error = %error_chain(&error), "upstream unavailable");
+                Err(Rejection::UpstreamUnavailable)
+            }
+            Ok(Ok(response)) => Ok(response),
+        }
+    }
+}
+
+/// The headers the upstream receives for a verified request: the incoming ones minus
+/// hop-by-hop headers and any `Hookgate-*` a client sent, plus `X-Forwarded-*`,
+/// `Hookgate-Route`, `Hookgate-Event-Id` and the body's `Content-Length`.
+pub(crate) fn upstream_headers(parts: &mut http::request::Parts, length: u64) -> HeaderMap {
+    let mut headers = std::mem::take(&mut parts.headers);
+    let incoming_host = headers.get(header::HOST).cloned().or_else(|| {
+        parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
+    strip_hop_by_hop(&mut headers);
+    headers.remove(header::HOST);
+    let spoofed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| name.as_str().starts_with("hookgate-"))
+        .cloned()
+        .collect();
+    for name in spoofed {
+        headers.remove(name);
+    }
+    set_forwarded(
+        &mut headers,
+        parts.extensions.get::<ClientAddr>(),
+        incoming_host,
+    );
+    if let Some(verified) = parts.extensions.get::<VerifiedWebhook>() {
+        if let Ok(route) = HeaderValue::from_str(&verified.route) {
+            headers.insert(ROUTE_HEADER, route);
+        }
+        if let Ok(id) = HeaderValue::from_str(&verified.event_id) {
+            headers.insert(EVENT_ID_HEADER, id);
+        }
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    headers
 }
 
 fn rejection(rejection: Rejection) -> Response<ForwardBody> {
@@ -254,7 +299,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// The upstream URL with the incoming query appended.
-fn upstream_uri(upstream: &Uri, query: Option<&str>) -> Option<Uri> {
+pub(crate) fn upstream_uri(upstream: &Uri, query: Option<&str>) -> Option<Uri> {
     let Some(query) = query.filter(|q| !q.is_empty()) else {
         return Some(upstream.clone());
     };
@@ -269,7 +314,7 @@ fn upstream_uri(upstream: &Uri, query: Option<&str>) -> Option<Uri> {
 }
 
 /// Removes the hop-by-hop headers of RFC 9110 §7.6.1, and those the `Connection` header names.
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()

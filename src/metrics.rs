@@ -13,6 +13,13 @@
 //! | `hookgate_store_entries` | gauge | (sidecar, memory store) |
 //! | `hookgate_buffer_budget_bytes` | gauge | (sidecar: the whole `max_buffered`) |
 //! | `hookgate_config_reloads_total` | counter | `result` (`ok`, `error`) |
+//! | `hookgate_queue_enqueued_total` | counter | `route` |
+//! | `hookgate_queue_delivered_total` | counter | `route` |
+//! | `hookgate_queue_dead_letters_total` | counter | `route` |
+//! | `hookgate_queue_attempt_duration_seconds` | histogram | `route`: one delivery attempt |
+//! | `hookgate_queue_delivery_latency_seconds` | histogram | `route`: acceptance to delivery |
+//! | `hookgate_queue_depth` | gauge | `route`, `state` (`queued`, `leased`, `retrying`, `dead`) |
+//! | `hookgate_queue_oldest_seconds` | gauge | `route`: age of the oldest event not dead |
 //! | `hookgate_store_operation_duration_seconds` | histogram | `op` (`claim`, `commit`, `release`, `ping`, `rate_limit`; Redis) |
 //! | `hookgate_store_errors_total` | counter | `kind` (`timeout`, `connection`, `server`) |
 //! | `hookgate_store_bypassed_total` | counter | `route`: delivered without dedup because the store failed (`on_store_error = "allow"`) |
@@ -113,4 +120,33 @@ pub(crate) fn store_bypassed(route: &str) {
 pub(crate) fn config_reload(ok: bool) {
     let result = if ok { "ok" } else { "error" };
     metrics::counter!(CONFIG_RELOADS, "result" => result).increment(1);
+}
+
+/// Counts one queued event.
+#[cfg_attr(not(feature = "sidecar"), allow(dead_code))]
+pub(crate) fn queue_enqueued(route: &str) {
+    metrics::counter!("hookgate_queue_enqueued_total", "route" => route.to_owned()).increment(1);
+}
+
+/// Counts one event delivered from the queue, and its time in the queue.
+#[cfg_attr(not(feature = "sidecar"), allow(dead_code))]
+pub(crate) fn queue_delivered(route: &str, arrived: std::time::SystemTime) {
+    metrics::counter!("hookgate_queue_delivered_total", "route" => route.to_owned()).increment(1);
+    let waited = arrived.elapsed().unwrap_or_default();
+    metrics::histogram!("hookgate_queue_delivery_latency_seconds", "route" => route.to_owned())
+        .record(waited.as_secs_f64());
+}
+
+/// Counts one dead letter.
+#[cfg_attr(not(feature = "sidecar"), allow(dead_code))]
+pub(crate) fn queue_dead(route: &str) {
+    metrics::counter!("hookgate_queue_dead_letters_total", "route" => route.to_owned())
+        .increment(1);
+}
+
+/// Records one delivery attempt's time.
+#[cfg_attr(not(feature = "sidecar"), allow(dead_code))]
+pub(crate) fn queue_attempt(route: &str, took: Duration) {
+    metrics::histogram!("hookgate_queue_attempt_duration_seconds", "route" => route.to_owned())
+        .record(took.as_secs_f64());
 }

@@ -70,6 +70,48 @@ pub struct Config {
     /// Every file the configuration read (certificates, keys, `file:` values): the sidecar
     /// reloads when one changes.
     pub files: Vec<std::path::PathBuf>,
+    /// `[queue]`, for routes with `delivery = "queued"`.
+    #[cfg(feature = "queue")]
+    pub queue: Option<QueueConfig>,
+}
+
+/// `[queue]`: where queued events wait for delivery.
+#[cfg(feature = "queue")]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct QueueConfig {
+    /// The engine.
+    pub backend: QueueBackend,
+    /// `max_events` and `max_bytes`: beyond them new events get 503 `queue_full`.
+    pub limits: crate::queue::QueueLimits,
+}
+
+/// `[queue] backend`.
+#[cfg(feature = "queue")]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum QueueBackend {
+    /// One SQLite file (WAL, synced), the default: `path`.
+    Embedded(std::path::PathBuf),
+    /// Redis Streams on the `[store]`'s Redis: every replica delivers.
+    Redis(crate::store::RedisConfig),
+}
+
+/// How a route hands verified events to its upstream.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// Forwarded at once; the upstream's answer is relayed.
+    #[default]
+    Direct,
+    /// Written to the durable queue and answered 202; workers deliver with retries.
+    #[cfg(feature = "queue")]
+    Queued {
+        /// Backoff and dead letters.
+        retry: crate::queue::RetryPolicy,
+        /// Deliveries in flight at once.
+        concurrency: usize,
+    },
 }
 
 /// `[server]`: listeners and global bounds.
@@ -248,6 +290,8 @@ pub struct RouteConfig {
     pub path: String,
     /// Where verified webhooks are forwarded.
     pub upstream: Uri,
+    /// Direct, or queued.
+    pub delivery: Delivery,
 }
 
 /// A configuration error at a position in the file.
@@ -456,11 +500,19 @@ impl Config {
                 message: "no [[route]] is configured".into(),
             });
         }
+        #[cfg(feature = "queue")]
+        let queue = queue_config(src, raw.queue.as_ref(), &store, &routes)?;
+        #[cfg(not(feature = "queue"))]
+        if let Some(queue) = &raw.queue {
+            return Err(src.at(queue, "[queue] needs the `queue` feature"));
+        }
         Ok(Config {
             server,
             store,
             routes,
             files: src.files.take(),
+            #[cfg(feature = "queue")]
+            queue,
         })
     }
 }
@@ -493,14 +545,7 @@ fn build_route(
         )),
         _ => return Err(src.at(&raw.upstream, "upstream must be an absolute http:// URL")),
     }
-    if let Some(delivery) = &raw.delivery {
-        if delivery.get_ref() != "direct" {
-            return Err(src.at(
-                delivery,
-                "delivery = \"queued\" is not supported yet; remove it for direct delivery",
-            ));
-        }
-    }
+    let delivery = delivery(src, raw)?;
 
     let mut verifier = Verifier::builder();
     match (&raw.provider, &raw.scheme) {
@@ -615,6 +660,7 @@ fn build_route(
         policy,
         path,
         upstream,
+        delivery,
     })
 }
 
@@ -634,6 +680,123 @@ fn custom_scheme(src: &Source<'_>, raw: &Spanned<RawScheme>) -> Result<Scheme, C
             .map(Spanned::span);
         src.error(span.unwrap_or_else(|| raw.span()), error.to_string())
     })
+}
+
+fn delivery(src: &Source<'_>, raw: &RawRoute) -> Result<Delivery, ConfigError> {
+    let queued = match &raw.delivery {
+        None => false,
+        Some(v) => match v.get_ref().as_str() {
+            "direct" => false,
+            "queued" => true,
+            other => {
+                return Err(src.at(
+                    v,
+                    format!("delivery must be \"direct\" or \"queued\", not `{other}`"),
+                ))
+            }
+        },
+    };
+    if !queued {
+        if let Some(retry) = &raw.retry {
+            return Err(src.at(retry, "retry is for delivery = \"queued\""));
+        }
+        if let Some(concurrency) = &raw.concurrency {
+            return Err(src.at(concurrency, "concurrency is for delivery = \"queued\""));
+        }
+        return Ok(Delivery::Direct);
+    }
+    #[cfg(feature = "queue")]
+    {
+        let mut retry = crate::queue::RetryPolicy::default();
+        if let Some(raw_retry) = &raw.retry {
+            let r = raw_retry.get_ref();
+            let max_attempts = match r.max_attempts {
+                Some(0) => return Err(src.at(raw_retry, "max_attempts must be at least 1")),
+                Some(n) => n,
+                None => retry.max_attempts,
+            };
+            let initial = opt_duration(src, &r.initial)?.unwrap_or(retry.initial);
+            let max = opt_duration(src, &r.max)?.unwrap_or(retry.max);
+            if max < initial {
+                return Err(src.at(raw_retry, "retry max must be at least initial"));
+            }
+            retry = crate::queue::RetryPolicy::new(max_attempts, initial, max);
+        }
+        let concurrency = match &raw.concurrency {
+            Some(v) if *v.get_ref() == 0 => return Err(src.at(v, "concurrency must be at least 1")),
+            Some(v) => *v.get_ref(),
+            None => defaults::QUEUE_CONCURRENCY,
+        };
+        Ok(Delivery::Queued { retry, concurrency })
+    }
+    #[cfg(not(feature = "queue"))]
+    Err(src.at(
+        raw.delivery.as_ref().expect("queued"),
+        "delivery = \"queued\" needs the `queue` feature",
+    ))
+}
+
+#[cfg(feature = "queue")]
+fn queue_config(
+    src: &Source<'_>,
+    raw: Option<&Spanned<raw::RawQueue>>,
+    store: &StoreConfig,
+    routes: &[RouteConfig],
+) -> Result<Option<QueueConfig>, ConfigError> {
+    let queued = routes
+        .iter()
+        .any(|r| matches!(r.delivery, Delivery::Queued { .. }));
+    let Some(raw) = raw else {
+        if queued {
+            return Err(src.error(
+                0..0,
+                "a route has delivery = \"queued\": add a [queue] section with its path",
+            ));
+        }
+        return Ok(None);
+    };
+    let q = raw.get_ref();
+    let backend = match q
+        .backend
+        .as_ref()
+        .map_or("embedded", |b| b.get_ref().as_str())
+    {
+        "embedded" => {
+            let Some(path) = &q.path else {
+                return Err(src.at(raw, "[queue] needs a path (the queue's file)"));
+            };
+            QueueBackend::Embedded(src.path(path.get_ref()))
+        }
+        "redis" => match &store.backend {
+            #[cfg(feature = "redis")]
+            StoreBackend::Redis(redis) if !redis.cluster => QueueBackend::Redis(redis.clone()),
+            _ => {
+                let at = q.backend.as_ref().expect("set");
+                return Err(src.at(
+                    at,
+                    "the redis queue uses the [store]'s Redis: set [store] backend = \"redis\" (standalone, not cluster)",
+                ));
+            }
+        },
+        other => {
+            let at = q.backend.as_ref().expect("set");
+            return Err(src.at(
+                at,
+                format!("unknown queue backend `{other}`: expected \"embedded\" or \"redis\""),
+            ));
+        }
+    };
+    let mut limits = crate::queue::QueueLimits::default();
+    if let Some(v) = &q.max_events {
+        if *v.get_ref() == 0 {
+            return Err(src.at(v, "max_events must be at least 1"));
+        }
+        limits.max_events = *v.get_ref();
+    }
+    if let Some(bytes) = opt_size(src, &q.max_bytes)? {
+        limits.max_bytes = bytes;
+    }
+    Ok(Some(QueueConfig { backend, limits }))
 }
 
 fn store_backend(src: &Source<'_>, raw: &raw::RawStore) -> Result<StoreBackend, ConfigError> {

@@ -8,6 +8,7 @@ use toml::Spanned;
 pub(super) struct RawConfig {
     pub server: Option<RawServer>,
     pub store: Option<RawStore>,
+    pub queue: Option<Spanned<RawQueue>>,
     pub route: Option<Vec<RawRoute>>,
 }
 
@@ -56,6 +57,8 @@ pub(super) struct RawRoute {
     pub allow_ips: Option<Spanned<Vec<Spanned<String>>>>,
     pub max_body: Option<Spanned<Size>>,
     pub delivery: Option<Spanned<String>>,
+    pub retry: Option<Spanned<RawRetry>>,
+    pub concurrency: Option<Spanned<usize>>,
     pub public_url: Option<Spanned<String>>,
 }
 
@@ -90,4 +93,21 @@ pub(super) enum Size {
 pub(super) struct RawTls {
     pub cert: Spanned<String>,
     pub key: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawQueue {
+    pub backend: Option<Spanned<String>>,
+    pub path: Option<Spanned<String>>,
+    pub max_events: Option<Spanned<u64>>,
+    pub max_bytes: Option<Spanned<Size>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRetry {
+    pub max_attempts: Option<u32>,
+    pub initial: Option<Spanned<String>>,
+    pub max: Option<Spanned<String>>,
 }

@@ -72,6 +72,16 @@ pub enum Rejection {
         /// When to retry.
         retry_after: Duration,
     },
+    /// The delivery queue is at its `max_events` or `max_bytes` bound: the provider keeps the
+    /// event and retries later.
+    #[error("the delivery queue is full; retry later")]
+    QueueFull {
+        /// When to retry.
+        retry_after: Duration,
+    },
+    /// The delivery queue could not store the event durably.
+    #[error("the delivery queue is unavailable; retry later")]
+    QueueUnavailable,
     /// The seen-event store could not be reached, so a replay could not be ruled out.
     #[error("the seen-event store is unavailable")]
     StoreUnavailable,
@@ -98,9 +108,10 @@ impl Rejection {
             | Rejection::TimestampOutOfTolerance => StatusCode::UNAUTHORIZED,
             Rejection::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Rejection::InFlight { .. } => StatusCode::CONFLICT,
-            Rejection::Overloaded { .. } | Rejection::StoreUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Rejection::Overloaded { .. }
+            | Rejection::StoreUnavailable
+            | Rejection::QueueFull { .. }
+            | Rejection::QueueUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Rejection::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             Rejection::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
         }
@@ -121,6 +132,8 @@ impl Rejection {
             Rejection::RateLimited { .. } => "rate_limited",
             Rejection::InFlight { .. } => "in_flight",
             Rejection::Overloaded { .. } => "overloaded",
+            Rejection::QueueFull { .. } => "queue_full",
+            Rejection::QueueUnavailable => "queue_unavailable",
             Rejection::StoreUnavailable => "store_unavailable",
             Rejection::UpstreamUnavailable => "upstream_unavailable",
             Rejection::UpstreamTimeout => "upstream_timeout",
@@ -133,7 +146,8 @@ impl Rejection {
         match self {
             Rejection::RateLimited { retry_after }
             | Rejection::InFlight { retry_after }
-            | Rejection::Overloaded { retry_after } => {
+            | Rejection::Overloaded { retry_after }
+            | Rejection::QueueFull { retry_after } => {
                 let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 Some(secs.max(1))
             }

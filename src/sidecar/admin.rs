@@ -22,6 +22,7 @@ pub(crate) struct Admin {
     pub(crate) handle: PrometheusHandle,
     pub(crate) request_timeout: Duration,
     pub(crate) max_connections: usize,
+    pub(crate) queue: Option<Arc<dyn crate::queue::Queue>>,
 }
 
 impl Admin {
@@ -41,6 +42,16 @@ impl Admin {
                 "text/plain; version=0.0.4",
                 self.render_metrics(),
             ),
+            "/queue/stats" | "/queue/dead-letters" if self.queue.is_some() => {
+                match self.queue_json(request.uri().path()).await {
+                    Ok(json) => (StatusCode::OK, "application/json", json),
+                    Err(error) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "text/plain",
+                        format!("queue unavailable: {error}\n"),
+                    ),
+                }
+            }
             _ => (
                 StatusCode::NOT_FOUND,
                 "text/plain",
@@ -54,6 +65,45 @@ impl Admin {
             http::HeaderValue::from_static(content_type),
         );
         response
+    }
+
+    /// `/queue/stats` and `/queue/dead-letters`, as JSON for dashboards.
+    async fn queue_json(&self, path: &str) -> Result<String, crate::queue::QueueError> {
+        let queue = self.queue.as_ref().expect("checked by the caller");
+        let secs = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        };
+        let value = if path == "/queue/stats" {
+            let stats = queue.stats(None).await?;
+            serde_json::Value::Array(
+                stats
+                    .into_iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "route": s.route, "queued": s.queued, "leased": s.leased,
+                            "retrying": s.retrying, "dead": s.dead, "bytes": s.bytes,
+                            "oldest_seconds": s.oldest.map(|d| d.as_secs()),
+                        })
+                    })
+                    .collect(),
+            )
+        } else {
+            let dead = queue.dead_letters(None, 1000).await?;
+            serde_json::Value::Array(
+                dead.into_iter()
+                    .map(|e| {
+                        serde_json::json!({
+                            "id": e.id.to_string(), "route": e.route, "event_id": e.event_id,
+                            "attempts": e.attempts,
+                            "last_failure": e.last_failure.map(|f| f.to_string()),
+                            "arrived": secs(e.arrived), "died": secs(e.next_attempt),
+                        })
+                    })
+                    .collect(),
+            )
+        };
+        Ok(value.to_string())
     }
 
     fn render_metrics(&self) -> String {

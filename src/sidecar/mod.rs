@@ -18,6 +18,7 @@
 
 mod activity;
 mod admin;
+mod queued;
 mod reload;
 mod router;
 mod server;
@@ -64,6 +65,9 @@ pub enum SidecarError {
     /// The store could not be set up (an unusable Redis URL).
     #[error("{0}")]
     Store(crate::store::StoreError),
+    /// The delivery queue could not be opened.
+    #[error("cannot open the delivery queue: {0}")]
+    Queue(crate::queue::QueueError),
 }
 
 /// A sidecar whose sockets are bound, ready to [`serve`](Sidecar::serve).
@@ -188,6 +192,7 @@ impl Sidecar {
         );
         let handle = recorder.handle();
         let stores = Stores::new(&config)?;
+        let queue = open_queue(&config)?;
         let budget = BufferBudget::new(server.max_buffered);
         metrics::with_local_recorder(&*recorder, || {
             metrics::gauge!(crate::metrics::BUFFER_BUDGET).set(budget.total() as f64);
@@ -209,6 +214,7 @@ impl Sidecar {
         for (i, listener) in listeners.into_iter().enumerate() {
             let mut config_rx = config_rx.clone();
             let stores = stores.clone();
+            let queue = queue.clone();
             let budget = budget.clone();
             let permits = permits.clone();
             let recorder = recorder.clone();
@@ -243,6 +249,7 @@ impl Sidecar {
                                 store.clone(),
                                 budget.clone(),
                                 client.clone(),
+                                queue.clone(),
                             ))
                         };
                         let live = Arc::new(server::Live {
@@ -273,6 +280,15 @@ impl Sidecar {
                 .map_err(SidecarError::Worker)?;
             workers.push(worker);
         }
+        let delivery = match &queue {
+            Some(queue) => Some(spawn_delivery(
+                &config,
+                queue.clone(),
+                recorder.clone(),
+                stopped.clone(),
+            )?),
+            None => None,
+        };
         let server = &config.server;
         let admin_store = stores.for_this_runtime()?;
         let waiting = stores
@@ -294,6 +310,7 @@ impl Sidecar {
                     handle,
                     request_timeout: server.request_timeout,
                     max_connections: server.max_connections,
+                    queue: queue.clone(),
                 };
                 Some(tokio::spawn(admin.serve(listener, async {
                     let _ = admin_stopped.await;
@@ -347,6 +364,9 @@ impl Sidecar {
             waiting.abort();
         }
         let joined = tokio::task::spawn_blocking(move || {
+            if let Some(delivery) = delivery {
+                let _ = delivery.join();
+            }
             workers
                 .into_iter()
                 .map(|worker| worker.join().map_err(|_| SidecarError::WorkerPanicked)?)
@@ -367,18 +387,126 @@ fn router(
     store: Arc<dyn SeenStore>,
     budget: BufferBudget,
     client: UpstreamClient,
+    queue: Option<Arc<dyn crate::queue::Queue>>,
 ) -> router::Router {
     let server = &config.server;
     let routes = config.routes.iter().map(|rc| {
-        let forward = Forward::new(client.clone(), rc.upstream.clone(), server.upstream_timeout);
         let layer = WebhookLayer::new(rc.verifier.clone())
             .name(rc.name.as_str())
             .policy(rc.policy.clone())
             .store(store.clone())
             .buffer_budget(budget.clone());
-        (rc.path.clone(), layer.layer(forward))
+        let service = match (&rc.delivery, &queue) {
+            (crate::config::Delivery::Queued { .. }, Some(queue)) => {
+                router::RouteService::Queued(layer.layer(queued::Enqueue {
+                    queue: queue.clone(),
+                    route: rc.name.as_str().into(),
+                }))
+            }
+            _ => {
+                let forward =
+                    Forward::new(client.clone(), rc.upstream.clone(), server.upstream_timeout);
+                router::RouteService::Direct(layer.layer(forward))
+            }
+        };
+        (rc.path.clone(), service)
     });
     router::Router::new(routes, server.trusted_proxies.clone())
+}
+
+/// Opens `[queue]`, if configured.
+fn open_queue(config: &Config) -> Result<Option<Arc<dyn crate::queue::Queue>>, SidecarError> {
+    use crate::config::QueueBackend;
+    let Some(queue) = &config.queue else {
+        return Ok(None);
+    };
+    let opened: Arc<dyn crate::queue::Queue> = match &queue.backend {
+        QueueBackend::Embedded(path) => Arc::new(
+            crate::queue::SqliteQueue::open(path, queue.limits).map_err(SidecarError::Queue)?,
+        ),
+        QueueBackend::Redis(redis) => Arc::new(
+            crate::queue::RedisQueue::new(redis.clone(), queue.limits)
+                .map_err(SidecarError::Queue)?,
+        ),
+    };
+    Ok(Some(opened))
+}
+
+/// The delivery workers of the queued routes, on a thread and event loop of their own (with
+/// this sidecar's metrics), until `stopped`. Unfinished deliveries are left leased: their
+/// lease expires and they are delivered again (at least once).
+fn spawn_delivery(
+    config: &Config,
+    queue: Arc<dyn crate::queue::Queue>,
+    recorder: Arc<metrics_exporter_prometheus::PrometheusRecorder>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<std::thread::JoinHandle<()>, SidecarError> {
+    let routes: Vec<queued::QueuedRoute> = config
+        .routes
+        .iter()
+        .filter_map(|rc| match rc.delivery {
+            crate::config::Delivery::Queued { retry, concurrency } => Some(queued::QueuedRoute {
+                name: rc.name.as_str().into(),
+                upstream: rc.upstream.clone(),
+                retry,
+                concurrency,
+            }),
+            _ => None,
+        })
+        .collect();
+    let timeout = config.server.upstream_timeout;
+    std::thread::Builder::new()
+        .name("hookgate-delivery".to_owned())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                tracing::error!("cannot start the delivery workers");
+                return;
+            };
+            let _metrics = metrics::set_default_local_recorder(&*recorder);
+            runtime.block_on(async move {
+                let client = UpstreamClient::new(
+                    timeout.min(crate::defaults::UPSTREAM_CONNECT_TIMEOUT),
+                );
+                let mut tasks = tokio::task::JoinSet::new();
+                for route in routes.clone() {
+                    tasks.spawn(queued::deliver_route(
+                        queue.clone(),
+                        route,
+                        client.clone(),
+                        timeout,
+                    ));
+                }
+                let gauges = async {
+                    loop {
+                        if let Ok(stats) = queue.stats(None).await {
+                            for s in stats {
+                                for (state, n) in [
+                                    ("queued", s.queued),
+                                    ("leased", s.leased),
+                                    ("retrying", s.retrying),
+                                    ("dead", s.dead),
+                                ] {
+                                    metrics::gauge!("hookgate_queue_depth", "route" => s.route.clone(), "state" => state)
+                                        .set(n as f64);
+                                }
+                                metrics::gauge!("hookgate_queue_oldest_seconds", "route" => s.route.clone())
+                                    .set(s.oldest.unwrap_or_default().as_secs_f64());
+                            }
+                        }
+                        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    }
+                };
+                tokio::select! {
+                    _ = stopped.wait_for(|stop| *stop) => {}
+                    () = gauges => {}
+                }
+                tasks.shutdown().await;
+            });
+        })
+        .map_err(SidecarError::Worker)
 }
 
 /// The seen-event store of each event loop: one memory store shared by all, or a Redis

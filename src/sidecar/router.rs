@@ -17,7 +17,15 @@ use tower_service::Service;
 /// What one route's stack answers.
 pub(crate) type SidecarResponse = Response<ResponseBody<ForwardBody>>;
 
-type RouteService = WebhookService<Forward>;
+/// One route's stack: forwarded at once, or queued.
+// Cloned per request (tower's readiness contract): boxing the large variant would allocate
+// on every request instead.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+pub(crate) enum RouteService {
+    Direct(WebhookService<Forward>),
+    Queued(WebhookService<super::queued::Enqueue>),
+}
 
 /// Routes requests by exact path.
 pub(crate) struct Router {
@@ -61,7 +69,11 @@ impl Router {
         request.extensions_mut().insert(client);
         let mut service = service.clone();
         let started = Instant::now();
-        let response = match service.call(request).await {
+        let result = match &mut service {
+            RouteService::Direct(service) => service.call(request).await,
+            RouteService::Queued(service) => service.call(request).await,
+        };
+        let response = match result {
             Ok(response) => response,
             Err(never) => match never {},
         };

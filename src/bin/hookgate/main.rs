@@ -1,6 +1,7 @@
 //! The hookgate binary: the sidecar proxy and its command-line tools.
 #![forbid(unsafe_code)]
 
+mod queue;
 mod tools;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -42,6 +43,9 @@ enum Command {
     Verify(tools::VerifyArgs),
     /// List the provider presets.
     Presets,
+    /// Inspect and replay queued deliveries (works while the sidecar runs).
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => tools::sign(args),
         Command::Send(args) => tools::send(args),
         Command::Verify(args) => tools::verify(args),
+        Command::Queue(command) => queue::run(command),
         Command::Presets => {
             print!("{}", tools::presets_table());
             ExitCode::SUCCESS
