@@ -4,7 +4,7 @@
 //!
 //! | series | kind | labels |
 //! |---|---|---|
-//! | `hookgate_requests_total` | counter | `route`, `outcome` (`delivered`, `duplicate`, `rejected`, `upstream_error`), `error` (the rejection code, or empty) |
+//! | `hookgate_requests_total` | counter | `route`, `outcome` (`delivered`, `duplicate`, `rejected`, `upstream_error`, `challenge`), `error` (the rejection code, or empty) |
 //! | `hookgate_responses_total` | counter | `route`, `status` |
 //! | `hookgate_request_duration_seconds` | histogram | `route` |
 //! | `hookgate_upstream_duration_seconds` | histogram | `route` (time in the inner service: the upstream, or your handler) |
@@ -59,6 +59,7 @@ pub(crate) enum Outcome {
     Duplicate,
     Rejected(&'static str),
     UpstreamError,
+    Challenge,
 }
 
 impl Outcome {
@@ -68,6 +69,7 @@ impl Outcome {
             Outcome::Duplicate => ("duplicate", ""),
             Outcome::Rejected(code) => ("rejected", code),
             Outcome::UpstreamError => ("upstream_error", ""),
+            Outcome::Challenge => ("challenge", ""),
         }
     }
 }

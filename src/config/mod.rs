@@ -604,6 +604,12 @@ fn build_route(
         let spec = EventIdSpec::parse(&list).map_err(|e| src.at(event_id, e.to_string()))?;
         verifier = verifier.event_id(spec);
     }
+    if let Some(token) = &raw.verify_token {
+        let bytes = resolve_value(src, token)?;
+        let token_text =
+            String::from_utf8(bytes).map_err(|_| src.at(token, "verify_token is not UTF-8"))?;
+        verifier = verifier.verify_token(token_text);
+    }
     let verifier = verifier
         .build()
         .map_err(|e| src.at(&raw.name, format!("route `{name}`: {e}")))?;

@@ -58,6 +58,7 @@ pub(super) struct RawRoute {
     pub max_body: Option<Spanned<Size>>,
     pub delivery: Option<Spanned<String>>,
     pub retry: Option<Spanned<RawRetry>>,
+    pub verify_token: Option<Spanned<String>>,
     pub concurrency: Option<Spanned<usize>>,
     pub public_url: Option<Spanned<String>>,
 }

@@ -36,6 +36,7 @@ pub struct VerifierBuilder {
     tolerance: Option<Duration>,
     event_id: Option<EventIdSpec>,
     public_url: Option<String>,
+    verify_token: Option<String>,
 }
 
 impl Verifier {
@@ -111,6 +112,10 @@ impl VerifierBuilder {
         } else {
             None
         };
+        let challenge_secrets = self
+            .provider
+            .and_then(|p| p.challenge())
+            .map(|_| self.secrets.clone());
         let verifier = Verifier::new(
             scheme,
             self.secrets,
@@ -121,9 +126,21 @@ impl VerifierBuilder {
             Some(url) => verifier.with_public_url(url),
             None => verifier,
         };
+        let verifier = match challenge_secrets {
+            Some(secrets) => verifier.with_challenge(secrets, self.verify_token),
+            None => verifier,
+        };
         Ok(match self.provider {
             Some(provider) => verifier.with_provider(provider),
             None => verifier,
         })
+    }
+
+    /// The `hub.verify_token` registered with a Facebook-family provider: its subscription
+    /// check (`GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`) is answered only
+    /// when the token matches (constant time), 403 otherwise.
+    pub fn verify_token(mut self, token: impl Into<String>) -> Self {
+        self.verify_token = Some(token.into());
+        self
     }
 }

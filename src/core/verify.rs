@@ -76,6 +76,14 @@ pub struct Verifier {
     tolerance: Option<Duration>,
     event_id: EventIdSpec,
     public_url: Option<String>,
+    /// What setup challenges are answered with: the secrets (Zoom, Twitter key their tokens
+    /// with one) and Facebook's verify token. Kept only for presets that have a challenge.
+    challenge: Option<std::sync::Arc<ChallengeKeys>>,
+}
+
+struct ChallengeKeys {
+    secrets: Vec<Secret>,
+    verify_token: Option<String>,
 }
 
 /// What the verifier reads of a request besides its body: the method and URI (for schemes
@@ -193,6 +201,7 @@ impl Verifier {
             tolerance,
             event_id,
             public_url: None,
+            challenge: None,
         })
     }
 
@@ -218,6 +227,42 @@ impl Verifier {
     pub(crate) fn with_provider(mut self, provider: super::Provider) -> Self {
         self.provider = Some(provider);
         self
+    }
+
+    pub(crate) fn with_challenge(
+        mut self,
+        secrets: Vec<Secret>,
+        verify_token: Option<String>,
+    ) -> Self {
+        self.challenge = Some(std::sync::Arc::new(ChallengeKeys {
+            secrets,
+            verify_token,
+        }));
+        self
+    }
+
+    /// Answers the preset's setup challenge when `head` and `body` are one (see
+    /// [`answer_challenge`](super::challenge::answer_challenge)); `None` for an ordinary
+    /// request, or a verifier without a preset that has a challenge. Call it after
+    /// [`verify_request`](Self::verify_request) for signed challenges.
+    pub fn answer_challenge(
+        &self,
+        head: &RequestHead<'_>,
+        body: &[u8],
+    ) -> Option<super::challenge::ChallengeAnswer> {
+        let keys = self.challenge.as_ref()?;
+        super::challenge::answer_challenge(
+            self.provider?,
+            head,
+            body,
+            &keys.secrets,
+            keys.verify_token.as_deref(),
+        )
+    }
+
+    /// The preset's setup challenge, if it has one.
+    pub fn challenge(&self) -> Option<super::challenge::Challenge> {
+        self.provider?.challenge()
     }
 
     /// The scheme this verifier checks.

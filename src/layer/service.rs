@@ -144,6 +144,12 @@ where
     };
 
     if request.method() != Method::POST {
+        // A provider's GET setup challenge (Dropbox, Twitter CRC, Okta, Facebook) is answered
+        // here, never forwarded; any other GET stays 405.
+        let (parts, _body) = request.into_parts();
+        if let Some(answer) = shared.verifier.answer_challenge(&(&parts).into(), b"") {
+            return Ok(challenge_response(route, answer, started));
+        }
         return reject(Rejection::MethodNotAllowed);
     }
     let client = request.extensions().get::<ClientAddr>().map(|c| c.client);
@@ -170,6 +176,13 @@ where
         Ok(verified) => verified,
         Err(rejection) => return reject(rejection),
     };
+    // A signed setup challenge (Zoom, Twitch, Slack) is answered once verified, never
+    // forwarded.
+    if shared.verifier.challenge().is_some_and(|c| c.is_signed()) {
+        if let Some(answer) = shared.verifier.answer_challenge(&(&parts).into(), &body) {
+            return Ok(challenge_response(route, answer, started));
+        }
+    }
     if let Some(limit) = policy.shared_rate_limit() {
         match shared.store.acquire_shared_rate(route, limit).await {
             Ok(Ok(())) => {}
@@ -342,6 +355,30 @@ where
         (None, Some(first)) => first,
         (None, None) => Bytes::new(),
     })
+}
+
+fn challenge_response<B>(
+    route: &str,
+    answer: crate::core::challenge::ChallengeAnswer,
+    started: Instant,
+) -> Response<ResponseBody<B>> {
+    tracing::info!(
+        route,
+        status = answer.status.as_u16(),
+        "setup challenge answered"
+    );
+    let mut response = Response::new(ResponseBody::own(Bytes::from(answer.body)));
+    *response.status_mut() = answer.status;
+    for (name, value) in answer.headers {
+        response.headers_mut().insert(name, value);
+    }
+    metrics::request(
+        route,
+        Outcome::Challenge,
+        response.status(),
+        started.elapsed(),
+    );
+    response
 }
 
 fn duplicate<B>(event_id: &str) -> Response<ResponseBody<B>> {
