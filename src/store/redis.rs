@@ -12,8 +12,9 @@
 //! - The shared rate limit is GCRA (the algorithm governor uses) in a script, on the server's
 //!   clock, so replicas with skewed clocks still share one limit.
 //!
-//! Scripts are sent with `EVAL`: in a cluster the script cache is per node, and these
-//! scripts are a few hundred bytes.
+//! Scripts are sent by their SHA-1 (`EVALSHA`), and as text (`EVAL`) only when a node does
+//! not know them yet: a restarted server, or another node of a cluster (each has its own
+//! script cache).
 
 use super::{Claim, ClaimToken, SeenStore, StoreError, StoreFuture, StoreKey};
 use crate::RateLimit;
@@ -66,6 +67,36 @@ local next = tat + emission
 redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.ceil((next - now) / 1000) + 1)
 return 0
 "#;
+
+/// A script and its SHA-1, the name `EVALSHA` knows it by.
+struct Script {
+    text: &'static str,
+    sha1: String,
+}
+
+impl Script {
+    fn new(text: &'static str) -> Script {
+        use sha1::Digest as _;
+        Script {
+            text,
+            sha1: hex::encode(sha1::Sha1::digest(text.as_bytes())),
+        }
+    }
+}
+
+struct Scripts {
+    claim: Script,
+    commit: Script,
+    release: Script,
+    gcra: Script,
+}
+
+static SCRIPTS: std::sync::LazyLock<Scripts> = std::sync::LazyLock::new(|| Scripts {
+    claim: Script::new(CLAIM),
+    commit: Script::new(COMMIT),
+    release: Script::new(RELEASE),
+    gcra: Script::new(GCRA),
+});
 
 /// The value of a delivered id.
 const DELIVERED: &str = "D";
@@ -256,25 +287,69 @@ impl RedisStore {
         (u128::from(self.token_base) << 64) | u128::from(n)
     }
 
+    /// Sends one command.
+    async fn exec<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        match &self.connection {
+            Connection::Single(manager) => cmd.query_async(&mut manager.clone()).await,
+            Connection::Cluster { client, connection } => {
+                let connection = connection
+                    .get_or_try_init(|| client.get_async_connection())
+                    .await?;
+                cmd.query_async(&mut connection.clone()).await
+            }
+        }
+    }
+
+    /// Runs `script` on `key` with `args` by its SHA-1 (`EVALSHA`: Redis does not hash the
+    /// script text again), sending the text once (`EVAL`) when the node does not know it yet
+    /// (a new or restarted server, another cluster node).
+    async fn script<T: redis::FromRedisValue>(
+        &self,
+        op: &'static str,
+        script: &Script,
+        key: &[u8],
+        args: &[&str],
+    ) -> Result<T, StoreError> {
+        let build = |verb: &str, body: &str| {
+            let mut cmd = redis::cmd(verb);
+            cmd.arg(body).arg(1).arg(key);
+            for arg in args {
+                cmd.arg(*arg);
+            }
+            cmd
+        };
+        let evalsha = build("EVALSHA", &script.sha1);
+        self.query(op, async {
+            match self.exec(&evalsha).await {
+                Err(error)
+                    if error.kind()
+                        == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+                {
+                    self.exec(&build("EVAL", script.text)).await
+                }
+                result => result,
+            }
+        })
+        .await
+    }
+
     /// Runs `cmd`, bounded by the timeout, recording its latency and any error.
-    async fn query<T: redis::FromRedisValue>(
+    async fn command<T: redis::FromRedisValue>(
         &self,
         op: &'static str,
         cmd: redis::Cmd,
     ) -> Result<T, StoreError> {
+        self.query(op, async { self.exec(&cmd).await }).await
+    }
+
+    /// Bounds `request` by the timeout, recording its latency and any error.
+    async fn query<T>(
+        &self,
+        op: &'static str,
+        request: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
         let started = Instant::now();
-        let result = tokio::time::timeout(self.timeout, async {
-            match &self.connection {
-                Connection::Single(manager) => cmd.query_async(&mut manager.clone()).await,
-                Connection::Cluster { client, connection } => {
-                    let connection = connection
-                        .get_or_try_init(|| client.get_async_connection())
-                        .await?;
-                    cmd.query_async(&mut connection.clone()).await
-                }
-            }
-        })
-        .await;
+        let result = tokio::time::timeout(self.timeout, request).await;
         crate::metrics::store_operation(op, started.elapsed());
         match result {
             Ok(Ok(value)) => Ok(value),
@@ -301,12 +376,6 @@ impl RedisStore {
             }
         }
     }
-
-    fn eval(script: &str, key: &[u8]) -> redis::Cmd {
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(script).arg(1).arg(key);
-        cmd
-    }
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -319,9 +388,10 @@ impl SeenStore for RedisStore {
     fn claim<'a>(&'a self, key: &'a StoreKey, in_flight_ttl: Duration) -> StoreFuture<'a, Claim> {
         Box::pin(async move {
             let token = self.token();
-            let mut cmd = Self::eval(CLAIM, &self.key(key));
-            cmd.arg(token.to_string()).arg(millis(in_flight_ttl));
-            let (claimed, held, pttl): (i64, String, i64) = self.query("claim", cmd).await?;
+            let (token_arg, ttl) = (token.to_string(), millis(in_flight_ttl).to_string());
+            let (claimed, held, pttl): (i64, String, i64) = self
+                .script("claim", &SCRIPTS.claim, &self.key(key), &[&token_arg, &ttl])
+                .await?;
             Ok(if claimed == 1 {
                 Claim::New(ClaimToken(token))
             } else if held == DELIVERED {
@@ -343,25 +413,32 @@ impl SeenStore for RedisStore {
         ttl: Duration,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let mut cmd = Self::eval(COMMIT, &self.key(key));
-            cmd.arg(token.0.to_string()).arg(millis(ttl));
-            let _: i64 = self.query("commit", cmd).await?;
+            let (token_arg, ttl) = (token.0.to_string(), millis(ttl).to_string());
+            let _: i64 = self
+                .script(
+                    "commit",
+                    &SCRIPTS.commit,
+                    &self.key(key),
+                    &[&token_arg, &ttl],
+                )
+                .await?;
             Ok(())
         })
     }
 
     fn release<'a>(&'a self, key: &'a StoreKey, token: ClaimToken) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let mut cmd = Self::eval(RELEASE, &self.key(key));
-            cmd.arg(token.0.to_string());
-            let _: i64 = self.query("release", cmd).await?;
+            let token_arg = token.0.to_string();
+            let _: i64 = self
+                .script("release", &SCRIPTS.release, &self.key(key), &[&token_arg])
+                .await?;
             Ok(())
         })
     }
 
     fn ping(&self) -> StoreFuture<'_, ()> {
         Box::pin(async move {
-            let _: String = self.query("ping", redis::cmd("PING")).await?;
+            let _: String = self.command("ping", redis::cmd("PING")).await?;
             Ok(())
         })
     }
@@ -378,9 +455,14 @@ impl SeenStore for RedisStore {
             let mut key = self.prefix.clone();
             key.extend_from_slice(b"rate:");
             key.extend_from_slice(name.as_bytes());
-            let mut cmd = Self::eval(GCRA, &key);
-            cmd.arg(emission).arg(tolerance);
-            let wait_us: u64 = self.query("rate_limit", cmd).await?;
+            let wait_us: u64 = self
+                .script(
+                    "rate_limit",
+                    &SCRIPTS.gcra,
+                    &key,
+                    &[&emission.to_string(), &tolerance.to_string()],
+                )
+                .await?;
             Ok(if wait_us == 0 {
                 Ok(())
             } else {
