@@ -301,3 +301,55 @@ fn run_with_log_format_json_writes_one_json_object_per_line() {
     assert!(seen.contains(&"route".to_owned()), "{seen:?}");
     assert_eq!(seen.last().map(String::as_str), Some("listening"));
 }
+
+#[test]
+fn verify_takes_the_url_and_method_for_presets_that_sign_them() {
+    // Square signs the notification URL and the body (the Square SDK's own test vector).
+    let vector: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/vectors/presets/square.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let url = format!(
+        "{}{}",
+        vector["public_url"].as_str().unwrap(),
+        vector["url"].as_str().unwrap()
+    );
+    let signature = vector["headers"]["x-square-hmacsha256-signature"]
+        .as_str()
+        .unwrap();
+    let header = format!("x-square-hmacsha256-signature: {signature}");
+    let body = vector["body"].as_str().unwrap();
+    let secret = vector["secret"].as_str().unwrap();
+    let args = |url: &str| {
+        vec![
+            "verify".to_owned(),
+            "--provider".to_owned(),
+            "square".to_owned(),
+            "--secret".to_owned(),
+            secret.to_owned(),
+            "-H".to_owned(),
+            header.clone(),
+            "--url".to_owned(),
+            url.to_owned(),
+            "--method".to_owned(),
+            "POST".to_owned(),
+            "--now".to_owned(),
+            "1700000000".to_owned(),
+        ]
+    };
+    let run = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        hookgate(&args, body.as_bytes())
+    };
+    let (code, stdout, stderr) = run(args(&url));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("verified event_id=ac3ac95b"), "{stdout}");
+    // Another URL is another signed content.
+    let (code, stdout, _) = run(args("https://attacker.example/679a4f3a"));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.starts_with("rejected invalid_signature"), "{stdout}");
+}

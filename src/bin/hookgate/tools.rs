@@ -74,6 +74,12 @@ pub struct VerifyArgs {
     /// Body: `@file`, or the text itself; stdin when absent.
     #[arg(long)]
     data: Option<String>,
+    /// The URL the provider called, for presets that sign it (Twilio, Square…).
+    #[arg(long)]
+    url: Option<String>,
+    /// The request method, for presets that sign it (default POST).
+    #[arg(long, default_value = "POST")]
+    method: String,
 }
 
 fn now_secs() -> i64 {
@@ -252,20 +258,27 @@ pub fn verify(args: VerifyArgs) -> ExitCode {
             Err(e) => return usage_error(e),
         }
     }
-    let provider = args.provider;
-    let verifier = match Verifier::new(
-        provider.scheme(),
-        args.secrets.iter().map(|s| s.as_str().into()),
-        provider.default_tolerance(),
-        provider.default_event_id(),
-    ) {
+    let verifier = match Verifier::builder()
+        .provider(args.provider)
+        .secrets(args.secrets.iter().map(String::as_str))
+        .build()
+    {
         Ok(verifier) => verifier,
         Err(e) => return usage_error(e),
+    };
+    let method = match http::Method::from_bytes(args.method.as_bytes()) {
+        Ok(method) => method,
+        Err(_) => return usage_error(format!("`{}` is not an HTTP method", args.method)),
+    };
+    let uri: http::Uri = match args.url.as_deref().unwrap_or("/").parse() {
+        Ok(uri) => uri,
+        Err(e) => return usage_error(format!("invalid --url: {e}")),
     };
     let now = args.now.map_or_else(SystemTime::now, |secs| {
         UNIX_EPOCH + Duration::from_secs(secs)
     });
-    match verifier.verify(&headers, &body, now) {
+    let head = hookgate::core::RequestHead::new(&method, &uri, &headers);
+    match verifier.verify_request(&head, &body, now) {
         Ok(verified) => {
             let source = if verified.event_id_from_signature {
                 " (no id in the request: signature digest)"
