@@ -300,3 +300,76 @@ async fn a_full_queue_answers_503_queue_full() {
     assert_eq!(again.status, 503, "still full");
     assert!(again.headers.get("hookgate-duplicate").is_none());
 }
+
+/// The Redis Streams queue shared by two replicas: one is SIGKILLed while it delivers, and
+/// the events it had leased are delivered by the other once their lease expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_replicas_leased_events_are_delivered_by_the_other() {
+    let redis = RedisServer::start();
+    let upstream =
+        Upstream::scripted(Arc::new(|_| (StatusCode::OK, Duration::from_millis(700)))).await;
+    let config = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+upstream_timeout = "1s"
+
+[store]
+backend = "redis"
+url = "{}"
+key_prefix = "rq{}:"
+
+[queue]
+backend = "redis"
+
+[[route]]
+name = "github"
+path = "/webhooks/github"
+upstream = "{}"
+provider = "github"
+secrets = ["{SECRET}"]
+delivery = "queued"
+concurrency = 4
+retry = {FAST_RETRY}
+"#,
+        redis.url(),
+        std::process::id(),
+        upstream.url("/gh")
+    );
+    let mut a = Hookgate::start(&config);
+    let b = Hookgate::start(&config);
+    for i in 0..10 {
+        let answer = a
+            .post(Provider::Github, SECRET, "{}", &format!("rs-{i}"))
+            .await;
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{:?}", answer.body);
+    }
+    // Let A lease and start delivering, then kill it mid-delivery.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    wait_until("every event delivered", Duration::from_secs(30), || {
+        deliveries(&upstream).len() == 10
+    });
+    // Nothing stays leased by the dead replica: B reclaims its leases when they expire and
+    // completes them, so the queue ends empty (every event delivered at least once).
+    let config_file = b.config_path();
+    wait_until(
+        "the queue drained by the surviving replica",
+        Duration::from_secs(30),
+        || {
+            let out = std::process::Command::new(bin())
+                .args(["queue", "stats", "--config", config_file.to_str().unwrap()])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            out.status.success()
+                && text
+                    .lines()
+                    .filter(|l| l.starts_with("github"))
+                    .all(|l| l.split_whitespace().skip(1).take(4).all(|n| n == "0"))
+        },
+    );
+    let counts = deliveries(&upstream);
+    assert_eq!(counts.len(), 10, "{counts:?}");
+}
