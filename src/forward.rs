@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use sha2::Digest as _;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -101,6 +102,105 @@ pub struct Forward {
     client: UpstreamClient,
     upstream: Uri,
     timeout: Duration,
+    resign: Option<std::sync::Arc<Resign>>,
+}
+
+/// One signature for the application: after verification, the provider's signature headers
+/// are removed and the forwarded request is signed with one scheme (id = the event id,
+/// timestamp = when it is sent), so the application verifies one scheme whatever the
+/// provider, and can tell the request came through hookgate.
+///
+/// ```
+/// use hookgate::core::Provider;
+/// use hookgate::forward::Resign;
+/// let resign = Resign::new(Provider::StandardWebhooks, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(), Provider::Github.scheme()).unwrap();
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("x-hub-signature-256", "sha256=00".parse().unwrap());
+/// resign.apply(&mut headers, "evt_1", b"{}", 1_700_000_000);
+/// assert!(!headers.contains_key("x-hub-signature-256"));
+/// assert_eq!(headers["webhook-id"], "evt_1");
+/// ```
+pub struct Resign {
+    scheme: crate::core::Scheme,
+    secret: crate::core::Secret,
+    strip: Vec<HeaderName>,
+}
+
+impl std::fmt::Debug for Resign {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resign")
+            .field("headers", &self.scheme.signature_headers())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Resign {
+    /// Signs with `provider`'s scheme and `secret`, removing the signature and timestamp
+    /// headers of `verified` (the route's own scheme). `None` when `provider` cannot sign
+    /// (an asymmetric scheme) or the secret does not fit it.
+    pub fn new(
+        provider: crate::core::Provider,
+        secret: crate::core::Secret,
+        verified: crate::core::Scheme,
+    ) -> Option<Self> {
+        let scheme = provider.scheme();
+        // Proves the secret fits the scheme (a Standard Webhooks secret is whsec_ + base64).
+        crate::core::sign(
+            &scheme,
+            &secret,
+            b"",
+            &crate::core::SignInput {
+                timestamp: 0,
+                id: "probe",
+            },
+        )
+        .ok()?;
+        let mut strip: Vec<HeaderName> = verified.signature_headers().to_vec();
+        if let crate::core::scheme::TimestampSource::Header(names) = verified.timestamp() {
+            strip.extend(names.iter().cloned());
+        }
+        Some(Resign {
+            scheme,
+            secret,
+            strip,
+        })
+    }
+
+    /// Replaces the provider's signature with this one over `body`.
+    pub fn apply(&self, headers: &mut HeaderMap, event_id: &str, body: &[u8], timestamp: i64) {
+        for name in &self.strip {
+            headers.remove(name);
+        }
+        let input = crate::core::SignInput {
+            timestamp,
+            id: event_id,
+        };
+        // An id with bytes a header cannot carry: sign with its digest instead.
+        let signed = crate::core::sign(&self.scheme, &self.secret, body, &input).or_else(|_| {
+            let digest = hex::encode(&sha2::Sha256::digest(event_id.as_bytes())[..16]);
+            crate::core::sign(
+                &self.scheme,
+                &self.secret,
+                body,
+                &crate::core::SignInput {
+                    timestamp,
+                    id: &digest,
+                },
+            )
+        });
+        if let Ok(signed) = signed {
+            for (name, value) in signed {
+                headers.insert(name, value);
+            }
+        }
+    }
+}
+
+/// Unix seconds now.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 pin_project_lite::pin_project! {
@@ -161,7 +261,15 @@ impl Forward {
             client,
             upstream,
             timeout,
+            resign: None,
         }
+    }
+
+    /// Re-signs every forwarded request (see [`Resign`]).
+    #[must_use]
+    pub fn resign(mut self, resign: std::sync::Arc<Resign>) -> Self {
+        self.resign = Some(resign);
+        self
     }
 }
 
@@ -188,7 +296,12 @@ impl Forward {
         let Some(uri) = upstream_uri(&self.upstream, parts.uri.query()) else {
             return rejection(Rejection::BadRequest);
         };
-        let headers = upstream_headers(&mut parts, length);
+        let mut headers = upstream_headers(&mut parts, length);
+        if let (Some(resign), Some(verified)) =
+            (&self.resign, parts.extensions.get::<VerifiedWebhook>())
+        {
+            resign.apply(&mut headers, &verified.event_id, &verified.body, unix_now());
+        }
         match self
             .client
             .send(parts.method, uri, headers, body, self.timeout)

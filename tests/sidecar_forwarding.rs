@@ -183,3 +183,65 @@ async fn forged_and_unsigned_requests_never_reach_the_upstream() {
     assert_eq!(answer.json()["error"], "missing_signature");
     assert_eq!(upstream.count(), 0);
 }
+
+#[tokio::test]
+async fn resign_gives_the_app_one_signature_whatever_the_provider() {
+    const APP_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let upstream = Upstream::start().await;
+    let gate = Hookgate::start(&config(
+        "github",
+        "gh-secret",
+        &upstream.url("/gh"),
+        &format!(r#"resign = {{ scheme = "standard-webhooks", secret = "{APP_SECRET}" }}"#),
+        "",
+    ));
+    let body = r#"{"action":"opened"}"#;
+    assert_eq!(
+        gate.post(Provider::Github, "gh-secret", body, "d-resign")
+            .await
+            .status,
+        200
+    );
+    let received = upstream.last();
+    assert!(
+        !received.headers.contains_key("x-hub-signature-256"),
+        "the provider's signature is removed"
+    );
+    assert_eq!(received.headers["webhook-id"], "d-resign");
+    // The application verifies one scheme with its own secret.
+    let app = hookgate::core::Verifier::builder()
+        .provider(Provider::StandardWebhooks)
+        .secret(APP_SECRET)
+        .build()
+        .unwrap();
+    let verified = app
+        .verify(
+            &received.headers,
+            &received.body,
+            std::time::SystemTime::now(),
+        )
+        .expect("the re-signed request verifies under the app's secret");
+    assert_eq!(verified.event_id, "d-resign");
+    assert_eq!(received.body, body, "the body is untouched");
+
+    // A scheme hookgate cannot sign is refused at load.
+    let dir = TempDir::new();
+    let path = dir.0.join("bad.toml");
+    std::fs::write(
+        &path,
+        config(
+            "github",
+            "s",
+            "http://127.0.0.1:1/gh",
+            r#"resign = { scheme = "standard-webhooks", secret = "not-whsec" }"#,
+            "",
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["check", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("resign"));
+}

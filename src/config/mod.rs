@@ -292,6 +292,9 @@ pub struct RouteConfig {
     pub upstream: Uri,
     /// Direct, or queued.
     pub delivery: Delivery,
+    /// `resign`: the one signature the application verifies, whatever the provider.
+    #[cfg(feature = "sidecar")]
+    pub resign: Option<std::sync::Arc<crate::forward::Resign>>,
 }
 
 /// A configuration error at a position in the file.
@@ -660,6 +663,32 @@ fn build_route(
                 format!("route `{name}`: {e}"),
             )
         })?;
+    #[cfg(feature = "sidecar")]
+    let resign = match &raw.resign {
+        None => None,
+        Some(resign) => {
+            let r = resign.get_ref();
+            let provider: Provider = r
+                .scheme
+                .get_ref()
+                .parse()
+                .map_err(|e: crate::core::UnknownName| src.at(&r.scheme, e.to_string()))?;
+            let secret = resolve_secret(src, &r.secret)?;
+            let scheme = verifier.scheme().clone();
+            Some(std::sync::Arc::new(
+                crate::forward::Resign::new(provider, secret, scheme).ok_or_else(|| {
+                    src.at(
+                        resign,
+                        "resign needs a preset hookgate can sign (HMAC or token) and a secret of its form",
+                    )
+                })?,
+            ))
+        }
+    };
+    #[cfg(not(feature = "sidecar"))]
+    if let Some(resign) = &raw.resign {
+        return Err(src.at(resign, "resign needs the `sidecar` feature"));
+    }
     Ok(RouteConfig {
         name: name.to_owned(),
         verifier,
@@ -667,6 +696,8 @@ fn build_route(
         path,
         upstream,
         delivery,
+        #[cfg(feature = "sidecar")]
+        resign,
     })
 }
 

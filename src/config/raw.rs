@@ -59,6 +59,7 @@ pub(super) struct RawRoute {
     pub delivery: Option<Spanned<String>>,
     pub retry: Option<Spanned<RawRetry>>,
     pub verify_token: Option<Spanned<String>>,
+    pub resign: Option<Spanned<RawResign>>,
     pub concurrency: Option<Spanned<usize>>,
     pub public_url: Option<Spanned<String>>,
 }
@@ -111,4 +112,11 @@ pub(super) struct RawRetry {
     pub max_attempts: Option<u32>,
     pub initial: Option<Spanned<String>>,
     pub max: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawResign {
+    pub scheme: Spanned<String>,
+    pub secret: Spanned<String>,
 }

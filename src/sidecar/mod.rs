@@ -404,8 +404,11 @@ fn router(
                 }))
             }
             _ => {
-                let forward =
+                let mut forward =
                     Forward::new(client.clone(), rc.upstream.clone(), server.upstream_timeout);
+                if let Some(resign) = &rc.resign {
+                    forward = forward.resign(resign.clone());
+                }
                 router::RouteService::Direct(layer.layer(forward))
             }
         };
@@ -450,6 +453,7 @@ fn spawn_delivery(
                 upstream: rc.upstream.clone(),
                 retry,
                 concurrency,
+                resign: rc.resign.clone(),
             }),
             _ => None,
         })

@@ -127,6 +127,7 @@ pub(crate) struct QueuedRoute {
     pub(crate) upstream: Uri,
     pub(crate) retry: RetryPolicy,
     pub(crate) concurrency: usize,
+    pub(crate) resign: Option<Arc<crate::forward::Resign>>,
 }
 
 /// Delivers `route`'s events until the task is dropped: `concurrency` at a time, retries with
@@ -223,6 +224,15 @@ async fn deliver_one(
     };
     let mut headers = event.headers;
     headers.insert(ATTEMPT_HEADER, HeaderValue::from(attempt));
+    if let Some(resign) = &route.resign {
+        // Signed when sent: the timestamp is the delivery's, as the application checks it.
+        resign.apply(
+            &mut headers,
+            &event.event_id,
+            &event.body,
+            forward::unix_now(),
+        );
+    }
     let started = Instant::now();
     let outcome = client
         .send(event.method, uri, headers, Full::new(event.body), timeout)
