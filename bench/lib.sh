@@ -1,12 +1,15 @@
-# bench/lib.sh: helpers shared by bench/redis.sh and bench/tls.sh (sourced, not run).
+# bench/lib.sh: helpers shared by bench/redis.sh, bench/tls.sh and bench/queue.sh (sourced, not
+# run).
 #
 # The caller sets NAME (for messages) and BUDGET, PORT_BASE, SECS, WARMUP ... before sourcing,
 # and adds the pids of the processes it starts to PIDS (stopped in reverse order on exit).
 # Conventions as in bench/run.sh: everything on 127.0.0.1, every run under `timeout`, a
 # watchdog for the whole script, a temp dir removed on exit, RESULT lines.
 
-LG=target/release/examples/loadgen
-HG=target/release/hookgate
+# The binaries: BENCH_TARGET_DIR, else CARGO_TARGET_DIR, else target (the build goes there too).
+TARGET_DIR=${BENCH_TARGET_DIR:-${CARGO_TARGET_DIR:-target}}
+LG=$TARGET_DIR/release/examples/loadgen
+HG=$TARGET_DIR/release/hookgate
 CORES=$(nproc)
 MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 CLK_TCK=$(getconf CLK_TCK)
@@ -43,7 +46,7 @@ check_knobs() { # check_knobs VAR...: positive integers (WARMUP may be 0)
 build() {
     if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
         say "building (release) ..."
-        cargo build --release --quiet --bin hookgate --example loadgen
+        CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --quiet --bin hookgate --example loadgen
     fi
     [[ -x $LG && -x $HG ]] || {
         echo "bench/$NAME.sh: $LG or $HG missing" >&2

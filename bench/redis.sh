@@ -22,8 +22,8 @@
 # BENCH_MEMORY_SECONDS=90, BENCH_LOADGEN_THREADS=1, BENCH_BUDGET_SECONDS=300,
 # BENCH_ROUNDS=3, BENCH_PORT_BASE=18080 (ports BASE+1 upstream, +3/+4 memory-store hookgate
 # and its admin, +5 redis, +6/+7 Redis-store hookgate and its admin),
-# BENCH_SKIP_BUILD=1, BENCH_PERF=1 (perf record -e cpu-clock of hookgate during the Redis rps
-# run; prints its top symbols).
+# BENCH_TARGET_DIR, BENCH_SKIP_BUILD=1, BENCH_PERF=1 (perf record -e cpu-clock of hookgate
+# during the Redis rps run; prints its top symbols).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NAME=redis
@@ -178,7 +178,8 @@ done
 if ((DONE_ROUNDS > 0)); then
     # Every command Redis counted, minus what we sent ourselves (INFO): SET and GET run inside
     # the scripts (they count in commandstats too, but are no round trips); the client
-    # commands are EVAL (and EVALSHA, PING, HELLO, CLIENT, SELECT if any).
+    # commands are EVALSHA (EVAL when a node lacks a script), and PING, HELLO, CLIENT, SELECT
+    # if any.
     join -a 2 -t= -o 0,1.2,2.2 -e 0 <(sort "$TMP/calls-before") <(sort "$TMP/calls-after") |
         awk -F= -v n="$requests" '{ d = $3 - $2; if (d > 0) printf "    %-10s %9d calls  %.3f per request\n", $1, d, d / n }' \
             >"$TMP/calls.txt"
@@ -266,7 +267,7 @@ else
     say "added p99 of the Redis store: not measured"
 fi
 if [[ -n ${RES[redis_calls]:-} ]]; then
-    say "Redis round trips per request: $(ratio "$(field redis_calls trips)" "$(field redis_calls requests)") (EVAL: $(ratio "$(field redis_calls evals)" "$(field redis_calls requests)"); $(field redis_calls trips) client commands / $(field redis_calls requests) requests, warm-ups included)"
+    say "Redis round trips per request: $(ratio "$(field redis_calls trips)" "$(field redis_calls requests)") (EVAL + EVALSHA: $(ratio "$(field redis_calls evals)" "$(field redis_calls requests)"); $(field redis_calls trips) client commands / $(field redis_calls requests) requests, warm-ups included)"
     say "hookgate CPU per request (utime+stime / requests, warm-ups included): memory store $(field redis_calls mem_us_per_req) us, Redis store $(field redis_calls hg_us_per_req) us (ratio $(ratio "$(field redis_calls hg_us_per_req)" "$(field redis_calls mem_us_per_req)")), plus redis-server $(field redis_calls redis_us_per_req) us"
 fi
 if [[ -n $MEM_AFTER && -n $KEYS && $KEYS -gt 0 ]]; then

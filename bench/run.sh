@@ -19,9 +19,12 @@
 #   BENCH_LOADGEN_THREADS=1    generator runtime threads
 #   BENCH_BUDGET_SECONDS=300   hard cap on the measurements (after the install and build)
 #   BENCH_PORT_BASE=18080      ports BASE+1 (upstream) .. BASE+4 (hookgate admin), 127.0.0.1
-#   BENCH_SKIP_BUILD=1         use the existing target/release binaries
+#   BENCH_SKIP_BUILD=1         use the existing binaries, do not build
+#   BENCH_TARGET_DIR=target    where the binaries are built and found (DIR/release/hookgate,
+#                              DIR/release/examples/loadgen); default $CARGO_TARGET_DIR, else target
 #   BENCH_EXTRA=""             then run these sibling benchmarks, each with its own table and
-#                              budget: "redis" (bench/redis.sh), "tls" (bench/tls.sh)
+#                              budget: "redis" (bench/redis.sh), "tls" (bench/tls.sh),
+#                              "queue" (bench/queue.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,8 +40,8 @@ BUDGET=${BENCH_BUDGET_SECONDS:-300}
 PORT_BASE=${BENCH_PORT_BASE:-18080}
 EXTRA=${BENCH_EXTRA:-}
 for extra in $EXTRA; do
-    [[ $extra == redis || $extra == tls ]] || {
-        echo "bench/run.sh: BENCH_EXTRA takes redis and tls (got '$extra')" >&2
+    [[ $extra == redis || $extra == tls || $extra == queue ]] || {
+        echo "bench/run.sh: BENCH_EXTRA takes redis, tls and queue (got '$extra')" >&2
         exit 2
     }
 done
@@ -54,8 +57,10 @@ HG_PORT=$((PORT_BASE + 3))
 ADMIN_PORT=$((PORT_BASE + 4))
 SECRET=whsec_bench_secret
 PATH_=/webhooks/stripe
-LG=target/release/examples/loadgen
-HG=target/release/hookgate
+# The binaries: BENCH_TARGET_DIR, else CARGO_TARGET_DIR, else target (the build goes there too).
+TARGET_DIR=${BENCH_TARGET_DIR:-${CARGO_TARGET_DIR:-target}}
+LG=$TARGET_DIR/release/examples/loadgen
+HG=$TARGET_DIR/release/hookgate
 CORES=$(nproc)
 MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 # Pre-signed events per run: enough for the highest rate we expect, so hookgate never sees a
@@ -112,7 +117,7 @@ fi
 
 if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
     say "building (release) ..."
-    cargo build --release --quiet --bin hookgate --example loadgen
+    CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --quiet --bin hookgate --example loadgen
 fi
 [[ -x $LG && -x $HG ]] || {
     echo "bench/run.sh: $LG or $HG missing" >&2

@@ -22,7 +22,8 @@
 #
 # Environment (all optional): BENCH_SECONDS=10 (per wrk run), BENCH_ROUNDS=3,
 # BENCH_CONNECTIONS=16, BENCH_BUDGET_SECONDS=300, BENCH_PORT_BASE=18080 (ports BASE+1 upstream,
-# +3/+4 HTTP hookgate and its admin, +6/+7 HTTPS hookgate and its admin), BENCH_SKIP_BUILD=1.
+# +3/+4 HTTP hookgate and its admin, +6/+7 HTTPS hookgate and its admin), BENCH_TARGET_DIR,
+# BENCH_SKIP_BUILD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NAME=tls
