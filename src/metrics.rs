@@ -24,7 +24,42 @@
 //! | `hookgate_store_errors_total` | counter | `kind` (`timeout`, `connection`, `server`) |
 //! | `hookgate_store_bypassed_total` | counter | `route`: delivered without dedup because the store failed (`on_store_error = "allow"`) |
 
+use metrics::SharedString;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// A route name as a label: an `Arc<str>` is shared, never copied, so recording a series
+/// allocates nothing on the request path.
+pub(crate) type RouteLabel = Arc<str>;
+
+fn label(route: &RouteLabel) -> SharedString {
+    SharedString::from(route.clone())
+}
+
+/// The `status` label: the common statuses without an allocation.
+fn status_label(status: http::StatusCode) -> SharedString {
+    let fixed: &'static str = match status.as_u16() {
+        200 => "200",
+        201 => "201",
+        202 => "202",
+        204 => "204",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        408 => "408",
+        409 => "409",
+        413 => "413",
+        429 => "429",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        _ => return SharedString::from(status.as_str().to_owned()),
+    };
+    SharedString::const_str(fixed)
+}
 
 /// Requests answered, by route, outcome and error code.
 pub const REQUESTS: &str = "hookgate_requests_total";
@@ -75,29 +110,18 @@ impl Outcome {
 }
 
 /// Records one answered request.
-pub(crate) fn request(route: &str, outcome: Outcome, status: http::StatusCode, took: Duration) {
+pub(crate) fn request(
+    route: &RouteLabel,
+    outcome: Outcome,
+    status: http::StatusCode,
+    took: Duration,
+) {
     let (outcome, error) = outcome.labels();
-    let route = route.to_owned();
-    metrics::counter!(REQUESTS, "route" => route.clone(), "outcome" => outcome, "error" => error)
+    metrics::counter!(REQUESTS, "route" => label(route), "outcome" => outcome, "error" => error)
         .increment(1);
-    metrics::counter!(RESPONSES, "route" => route.clone(), "status" => status.as_str().to_owned())
+    metrics::counter!(RESPONSES, "route" => label(route), "status" => status_label(status))
         .increment(1);
-    metrics::histogram!(REQUEST_DURATION, "route" => route).record(took.as_secs_f64());
-}
-
-/// Records the time one request spent in the inner service.
-pub(crate) fn upstream(route: &str, took: Duration) {
-    metrics::histogram!(UPSTREAM_DURATION, "route" => route.to_owned()).record(took.as_secs_f64());
-}
-
-/// Moves the buffered-bytes gauge of `route`.
-pub(crate) fn buffered(route: &str, delta: f64) {
-    metrics::gauge!(BUFFERED_BYTES, "route" => route.to_owned()).increment(delta);
-}
-
-/// Moves the in-flight claims gauge of `route`.
-pub(crate) fn claims(route: &str, delta: f64) {
-    metrics::gauge!(CLAIMS_IN_FLIGHT, "route" => route.to_owned()).increment(delta);
+    metrics::histogram!(REQUEST_DURATION, "route" => label(route)).record(took.as_secs_f64());
 }
 
 /// Records one store operation's latency.
@@ -113,8 +137,8 @@ pub(crate) fn store_error(kind: &'static str) {
 }
 
 /// Counts one request delivered without dedup because the store failed.
-pub(crate) fn store_bypassed(route: &str) {
-    metrics::counter!(STORE_BYPASSED, "route" => route.to_owned()).increment(1);
+pub(crate) fn store_bypassed(route: &RouteLabel) {
+    metrics::counter!(STORE_BYPASSED, "route" => label(route)).increment(1);
 }
 
 /// Counts one configuration reload.
@@ -151,4 +175,58 @@ pub(crate) fn queue_dead(route: &str) {
 pub(crate) fn queue_attempt(route: &str, took: Duration) {
     metrics::histogram!("hookgate_queue_attempt_duration_seconds", "route" => route.to_owned())
         .record(took.as_secs_f64());
+}
+
+/// One route's hot series, registered once (when the layer makes its service) so recording
+/// them on a request is an atomic add: no label is built, no registry is searched. The rarer
+/// series (rejections by code, odd statuses) go through the macros.
+#[derive(Clone)]
+pub(crate) struct RouteMetrics {
+    route: RouteLabel,
+    delivered: metrics::Counter,
+    duplicate: metrics::Counter,
+    status_200: metrics::Counter,
+    request_duration: metrics::Histogram,
+    upstream_duration: metrics::Histogram,
+    pub(crate) buffered: metrics::Gauge,
+    pub(crate) claims: metrics::Gauge,
+}
+
+impl RouteMetrics {
+    /// Registers `route`'s series with the recorder of the moment (the sidecar's, on each
+    /// worker thread; an application's global one).
+    pub(crate) fn new(route: &RouteLabel) -> Self {
+        RouteMetrics {
+            route: route.clone(),
+            delivered: metrics::counter!(REQUESTS, "route" => label(route), "outcome" => "delivered", "error" => ""),
+            duplicate: metrics::counter!(REQUESTS, "route" => label(route), "outcome" => "duplicate", "error" => ""),
+            status_200: metrics::counter!(RESPONSES, "route" => label(route), "status" => "200"),
+            request_duration: metrics::histogram!(REQUEST_DURATION, "route" => label(route)),
+            upstream_duration: metrics::histogram!(UPSTREAM_DURATION, "route" => label(route)),
+            buffered: metrics::gauge!(BUFFERED_BYTES, "route" => label(route)),
+            claims: metrics::gauge!(CLAIMS_IN_FLIGHT, "route" => label(route)),
+        }
+    }
+
+    /// Records one answered request.
+    pub(crate) fn request(&self, outcome: Outcome, status: http::StatusCode, took: Duration) {
+        match (outcome, status.as_u16()) {
+            (Outcome::Delivered, 200) => {
+                self.delivered.increment(1);
+                self.status_200.increment(1);
+                self.request_duration.record(took.as_secs_f64());
+            }
+            (Outcome::Duplicate, 200) => {
+                self.duplicate.increment(1);
+                self.status_200.increment(1);
+                self.request_duration.record(took.as_secs_f64());
+            }
+            _ => request(&self.route, outcome, status, took),
+        }
+    }
+
+    /// Records the time one request spent in the inner service.
+    pub(crate) fn upstream(&self, took: Duration) {
+        self.upstream_duration.record(took.as_secs_f64());
+    }
 }

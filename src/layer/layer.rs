@@ -134,6 +134,7 @@ impl<S> Layer<S> for WebhookLayer {
             policy: self.policy.clone(),
             store: self.store.clone(),
             budget: self.budget.clone(),
+            metrics: crate::metrics::RouteMetrics::new(&self.name),
         };
         WebhookService::new(inner, Arc::new(shared))
     }

@@ -48,6 +48,7 @@ pub(crate) struct Shared {
     pub(crate) policy: Policy,
     pub(crate) store: Arc<dyn SeenStore>,
     pub(crate) budget: BufferBudget,
+    pub(crate) metrics: crate::metrics::RouteMetrics,
 }
 
 impl<S> std::fmt::Debug for WebhookService<S> {
@@ -134,8 +135,7 @@ where
             "rejected"
         );
         let response = rejection.to_response::<Bytes>().map(ResponseBody::own);
-        metrics::request(
-            route,
+        shared.metrics.request(
             Outcome::Rejected(rejection.code()),
             response.status(),
             started.elapsed(),
@@ -148,7 +148,7 @@ where
         // here, never forwarded; any other GET stays 405.
         let (parts, _body) = request.into_parts();
         if let Some(answer) = shared.verifier.answer_challenge(&(&parts).into(), b"") {
-            return Ok(challenge_response(route, answer, started));
+            return Ok(challenge_response(&shared.name, answer, started));
         }
         return reject(Rejection::MethodNotAllowed);
     }
@@ -160,7 +160,7 @@ where
     let (mut parts, body) = request.into_parts();
     let mut held = Held {
         reservation: shared.budget.reservation(),
-        route: shared.name.clone(),
+        gauge: shared.metrics.buffered.clone(),
         counted: 0,
     };
     let body = match read_body(policy, &parts.headers, body, &mut held.reservation).await {
@@ -180,7 +180,7 @@ where
     // forwarded.
     if shared.verifier.challenge().is_some_and(|c| c.is_signed()) {
         if let Some(answer) = shared.verifier.answer_challenge(&(&parts).into(), &body) {
-            return Ok(challenge_response(route, answer, started));
+            return Ok(challenge_response(&shared.name, answer, started));
         }
     }
     if let Some(limit) = policy.shared_rate_limit() {
@@ -190,7 +190,7 @@ where
             Err(error) => match policy.on_store_error() {
                 OnStoreError::Allow => {
                     tracing::warn!(route, %error, "shared rate limit unavailable, admitting");
-                    metrics::store_bypassed(route);
+                    metrics::store_bypassed(&shared.name);
                 }
                 _ => {
                     tracing::warn!(route, %error, "shared rate limit unavailable");
@@ -210,12 +210,9 @@ where
             Ok(Claim::Delivered) => {
                 tracing::debug!(route, event_id = ?verified.event_id, "duplicate");
                 let response = duplicate(&verified.event_id);
-                metrics::request(
-                    route,
-                    Outcome::Duplicate,
-                    response.status(),
-                    started.elapsed(),
-                );
+                shared
+                    .metrics
+                    .request(Outcome::Duplicate, response.status(), started.elapsed());
                 return Ok(response);
             }
             Ok(Claim::InFlight { retry_after }) => {
@@ -224,7 +221,7 @@ where
             Err(error) => match policy.on_store_error() {
                 OnStoreError::Allow => {
                     tracing::warn!(route, %error, "seen-event store unavailable, delivering without dedup");
-                    metrics::store_bypassed(route);
+                    metrics::store_bypassed(&shared.name);
                 }
                 // Fail closed, whatever a future variant adds.
                 _ => {
@@ -252,7 +249,7 @@ where
     let response = inner
         .call(Request::from_parts(parts, Full::new(body)))
         .await;
-    metrics::upstream(route, upstream_started.elapsed());
+    shared.metrics.upstream(upstream_started.elapsed());
 
     let status = response.as_ref().map(Response::status).ok();
     let delivered = status.is_some_and(|s| s.is_success());
@@ -271,7 +268,7 @@ where
         } else {
             Outcome::UpstreamError
         };
-        metrics::request(route, outcome, status, started.elapsed());
+        shared.metrics.request(outcome, status, started.elapsed());
     }
     drop(held);
     response.map(|r| r.map(ResponseBody::inner))
@@ -358,12 +355,12 @@ where
 }
 
 fn challenge_response<B>(
-    route: &str,
+    route: &Arc<str>,
     answer: crate::core::challenge::ChallengeAnswer,
     started: Instant,
 ) -> Response<ResponseBody<B>> {
     tracing::info!(
-        route,
+        route = &**route,
         status = answer.status.as_u16(),
         "setup challenge answered"
     );
@@ -396,21 +393,21 @@ fn duplicate<B>(event_id: &str) -> Response<ResponseBody<B>> {
 /// A request's buffered bytes, reported in the route's gauge while they are held.
 struct Held {
     reservation: Reservation,
-    route: Arc<str>,
+    gauge: ::metrics::Gauge,
     counted: usize,
 }
 
 impl Held {
     fn count(&mut self) {
         self.counted = self.reservation.bytes();
-        metrics::buffered(&self.route, self.counted as f64);
+        self.gauge.increment(self.counted as f64);
     }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
         if self.counted > 0 {
-            metrics::buffered(&self.route, -(self.counted as f64));
+            self.gauge.decrement(self.counted as f64);
         }
     }
 }
@@ -419,7 +416,7 @@ impl Drop for Held {
 /// dropped) before it was settled.
 struct ClaimGuard {
     store: Arc<dyn SeenStore>,
-    route: Arc<str>,
+    gauge: ::metrics::Gauge,
     key: Option<StoreKey>,
     token: ClaimToken,
     ttl: Duration,
@@ -427,10 +424,10 @@ struct ClaimGuard {
 
 impl ClaimGuard {
     fn new(shared: &Shared, key: StoreKey, token: ClaimToken, ttl: Duration) -> Self {
-        metrics::claims(&shared.name, 1.0);
+        shared.metrics.claims.increment(1.0);
         ClaimGuard {
             store: shared.store.clone(),
-            route: shared.name.clone(),
+            gauge: shared.metrics.claims.clone(),
             key: Some(key),
             token,
             ttl,
@@ -442,7 +439,7 @@ impl ClaimGuard {
         let Some(key) = self.key.take() else {
             return;
         };
-        metrics::claims(&self.route, -1.0);
+        self.gauge.decrement(1.0);
         let result = if delivered {
             self.store.commit(&key, self.token, self.ttl).await
         } else {
@@ -461,7 +458,7 @@ impl Drop for ClaimGuard {
         let Some(key) = self.key.take() else {
             return;
         };
-        metrics::claims(&self.route, -1.0);
+        self.gauge.decrement(1.0);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let store = self.store.clone();
             let token = self.token;

@@ -57,8 +57,10 @@ impl Router {
             let response = rejection
                 .to_response::<bytes::Bytes>()
                 .map(ResponseBody::own);
+            static UNKNOWN: std::sync::LazyLock<std::sync::Arc<str>> =
+                std::sync::LazyLock::new(|| std::sync::Arc::from(""));
             metrics::request(
-                "",
+                &UNKNOWN,
                 Outcome::Rejected(rejection.code()),
                 response.status(),
                 std::time::Duration::ZERO,
