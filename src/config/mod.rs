@@ -244,7 +244,7 @@ pub struct StoreConfig {
 /// assert_eq!(redis.key_prefix, "payments:");
 /// assert_eq!(redis.timeout, std::time::Duration::from_millis(100));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreBackend {
     /// In this process (moka, LRU): one replica.

@@ -61,7 +61,12 @@ impl Enqueue {
         // What the upstream will receive, decided now: the client address and the forwarded
         // headers are the provider's, not the worker's.
         let headers = forward::upstream_headers(&mut parts, length);
-        let mut event = Event::new(self.route.to_string(), event_id.clone(), full_bytes(body));
+        // A `Full` body is one frame already in memory: collecting it hands the same bytes on.
+        let body = match http_body_util::BodyExt::collect(body).await {
+            Ok(collected) => collected.to_bytes(),
+            Err(never) => match never {},
+        };
+        let mut event = Event::new(self.route.to_string(), event_id.clone(), body);
         event.method = parts.method;
         event.target = target;
         event.headers = headers;
@@ -81,26 +86,6 @@ impl Enqueue {
                 refuse(Rejection::QueueUnavailable)
             }
         }
-    }
-}
-
-/// The bytes of a `Full` body (one frame, already in memory).
-fn full_bytes(body: Full<Bytes>) -> Bytes {
-    use http_body_util::BodyExt as _;
-    // A `Full` body yields its one frame at once: this never waits.
-    match futures_now(body.collect()) {
-        Some(Ok(collected)) => collected.to_bytes(),
-        _ => Bytes::new(),
-    }
-}
-
-/// Polls a future once with a no-op waker: `Full` bodies are ready immediately.
-fn futures_now<F: Future>(future: F) -> Option<F::Output> {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(std::task::Waker::noop());
-    match future.as_mut().poll(&mut cx) {
-        Poll::Ready(output) => Some(output),
-        Poll::Pending => None,
     }
 }
 

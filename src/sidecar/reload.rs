@@ -82,8 +82,7 @@ fn restart_only(old: &Config, new: &Config) -> Vec<(&'static str, String)> {
     );
     check(
         "[store]",
-        format!("{:?}", old.store.backend) != format!("{:?}", new.store.backend)
-            || old.store.capacity != new.store.capacity,
+        old.store.backend != new.store.backend || old.store.capacity != new.store.capacity,
         "the store it started with".to_owned(),
     );
     kept

@@ -32,10 +32,7 @@ pub(crate) struct Settings {
 /// hyper-util's auto builder reads this preface without a timeout, and hyper's own header
 /// timeout only starts after it: without this bound a client that connects and sends nothing
 /// would hold its connection (and a `max_connections` slot) forever.
-pub(crate) async fn protocol_known_within(
-    stream: &tokio::net::TcpStream,
-    deadline: Duration,
-) -> bool {
+async fn protocol_known_within(stream: &tokio::net::TcpStream, deadline: Duration) -> bool {
     const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
     let decided = async {
         let mut buf = [0u8; 24];

@@ -112,7 +112,7 @@ const DELIVERED: &str = "D";
 /// // The password never shows.
 /// assert!(!format!("{config:?}").contains("s3cret"));
 /// ```
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RedisConfig {
     /// `redis://` or `rediss://` URLs: one for a standalone server, one or more seeds for a
