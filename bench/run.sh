@@ -2,10 +2,16 @@
 # bench/run.sh: the hookgate load benchmark, in one bounded run on loopback (see BENCHMARKS.md).
 #
 # Measures with one generator (examples/loadgen.rs) against one shared upstream:
-#   direct to the upstream; nginx proxy_pass with 1 and 2 workers; hookgate (stripe preset:
-#   verify, dedup on the memory store, forward) with its default runtime (one worker per core)
-#   and with one worker; at 1 KiB and 64 KiB. Then p99 at a fixed rate (direct vs hookgate),
-#   hookgate's RSS idle and after N remembered ids, and its cold start to ready.
+#   direct to the upstream; nginx proxy_pass with 1 and 2 workers; nginx + njs verifying the
+#   Stripe signature by hand (js_content, createHmac, internalRedirect to proxy_pass) with 2
+#   workers; hookgate (stripe preset: verify, dedup on the memory store, forward) with its
+#   default runtime (one worker per core) and with one worker; optionally a baseline hookgate
+#   binary (BENCH_BEFORE) the same way; at 1 KiB and 64 KiB. For every proxy, its own CPU time
+#   (utime + stime of all its processes over the measured window, /proc/PID/stat) per answered
+#   request. Then the time of hookgate's signature check alone at each size (to subtract the
+#   HMAC of the body), allocations per request (tests/allocations.rs, counting allocator), p99
+#   at a fixed rate (direct vs hookgate), hookgate's RSS idle and after N remembered ids, and
+#   its cold start to ready.
 # Prints one table. Leaves no file and no process behind.
 #
 # Environment (all optional):
@@ -17,11 +23,14 @@
 #   BENCH_MEMORY_IDS=1000000   distinct ids sent for the memory figure ...
 #   BENCH_MEMORY_SECONDS=60    ... within at most this long
 #   BENCH_LOADGEN_THREADS=1    generator runtime threads
-#   BENCH_BUDGET_SECONDS=300   hard cap on the measurements (after the install and build)
+#   BENCH_BUDGET_SECONDS=600   hard cap on the measurements (after the install and build)
 #   BENCH_PORT_BASE=18080      ports BASE+1 (upstream) .. BASE+4 (hookgate admin), 127.0.0.1
 #   BENCH_SKIP_BUILD=1         use the existing binaries, do not build
 #   BENCH_TARGET_DIR=target    where the binaries are built and found (DIR/release/hookgate,
 #                              DIR/release/examples/loadgen); default $CARGO_TARGET_DIR, else target
+#   BENCH_BEFORE=path          a baseline hookgate binary measured in the same run (rows
+#                              "hookgate before"), with the same configuration file
+#   BENCH_ALLOCATIONS=1        0: skip the allocation count (it builds a release test binary)
 #   BENCH_EXTRA=""             then run these sibling benchmarks, each with its own table and
 #                              budget: "redis" (bench/redis.sh), "tls" (bench/tls.sh),
 #                              "queue" (bench/queue.sh)
@@ -36,171 +45,127 @@ RATE_CONNS=${BENCH_RATE_CONNECTIONS:-8}
 MEM_IDS=${BENCH_MEMORY_IDS:-1000000}
 MEM_SECS=${BENCH_MEMORY_SECONDS:-60}
 LG_THREADS=${BENCH_LOADGEN_THREADS:-1}
-BUDGET=${BENCH_BUDGET_SECONDS:-300}
+BUDGET=${BENCH_BUDGET_SECONDS:-600}
 PORT_BASE=${BENCH_PORT_BASE:-18080}
 EXTRA=${BENCH_EXTRA:-}
+BEFORE=${BENCH_BEFORE:-}
+NAME=run
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+check_knobs SECS WARMUP CONNS RATE RATE_CONNS MEM_IDS MEM_SECS LG_THREADS BUDGET PORT_BASE
 for extra in $EXTRA; do
     [[ $extra == redis || $extra == tls || $extra == queue ]] || {
         echo "bench/run.sh: BENCH_EXTRA takes redis, tls and queue (got '$extra')" >&2
         exit 2
     }
 done
-for v in SECS WARMUP CONNS RATE RATE_CONNS MEM_IDS MEM_SECS LG_THREADS BUDGET PORT_BASE; do
-    if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} == 0 && v != "WARMUP")); then
-        echo "bench/run.sh: $v must be a positive integer (got '${!v}')" >&2
-        exit 2
-    fi
-done
+[[ -z $BEFORE || -x $BEFORE ]] || {
+    echo "bench/run.sh: BENCH_BEFORE=$BEFORE is not an executable" >&2
+    exit 2
+}
 UP_PORT=$((PORT_BASE + 1))
 NGINX_PORT=$((PORT_BASE + 2))
 HG_PORT=$((PORT_BASE + 3))
 ADMIN_PORT=$((PORT_BASE + 4))
 SECRET=whsec_bench_secret
 PATH_=/webhooks/stripe
-# The binaries: BENCH_TARGET_DIR, else CARGO_TARGET_DIR, else target (the build goes there too).
-TARGET_DIR=${BENCH_TARGET_DIR:-${CARGO_TARGET_DIR:-target}}
-LG=$TARGET_DIR/release/examples/loadgen
-HG=$TARGET_DIR/release/hookgate
-CORES=$(nproc)
-MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 # Pre-signed events per run: enough for the highest rate we expect, so hookgate never sees a
 # repeated id (loadgen stops and says so if they run out; raise these then).
 EVENTS_1K=${BENCH_EVENTS_1K:-$(((SECS + WARMUP) * 60000))}
-EVENTS_64K=${BENCH_EVENTS_64K:-$(((SECS + WARMUP) * 15000))}
+EVENTS_64K=${BENCH_EVENTS_64K:-$(((SECS + WARMUP) * 40000))}
 EVENTS_RATE=$(((SECS + WARMUP) * RATE + RATE))
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/hookgate-bench.XXXXXX")
-chmod 755 "$TMP"
-UP_PID="" NGINX_PID="" HG_PID="" CURRENT="" WATCHDOG=""
-
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    for pid in $WATCHDOG $CURRENT $HG_PID $NGINX_PID $UP_PID; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in $WATCHDOG $CURRENT $HG_PID $NGINX_PID $UP_PID; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$TMP"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "bench/run.sh: stopped" >&2; exit 130' INT TERM
-
-say() { printf '%s\n' "$*"; }
+UP_PID="" NGINX_PID="" HG_PID=""
 
 # ---------------------------------------------------------------------------------------------
-# nginx and the binaries
+# nginx (and its njs module) and the binaries
 
-NGINX=$(command -v nginx || true)
+NGINX=""
+apt_install nginx nginx-light && NGINX=$(command -v nginx)
 [[ -z $NGINX && -x /usr/sbin/nginx ]] && NGINX=/usr/sbin/nginx
-if [[ -z $NGINX ]]; then
-    SUDO=""
-    [[ $(id -u) -ne 0 ]] && SUDO="sudo -n"
-    if command -v apt-get >/dev/null; then
-        say "installing nginx with apt-get ..."
-        if timeout 300 bash -c "$SUDO apt-get update -qq && \
-            { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light || \
-              DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx; }" \
-            >"$TMP/apt.log" 2>&1; then
-            NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-        else
-            tail -n 5 "$TMP/apt.log" >&2
-        fi
-    fi
-    if [[ -z $NGINX || ! -x $NGINX ]]; then
-        NGINX=""
-        say "nginx is not installed and could not be installed: the nginx rows are skipped"
+[[ -n $NGINX ]] || say "nginx is not installed and could not be installed: the nginx rows are skipped"
+NJS_MODULE=/usr/lib/nginx/modules/ngx_http_js_module.so
+if [[ -n $NGINX && ! -f $NJS_MODULE ]]; then
+    # apt_install looks for a command; the module is a file, so name a command that never is.
+    apt_install hookgate-bench-no-such-command libnginx-mod-http-js || true
+fi
+[[ -f $NJS_MODULE ]] || say "libnginx-mod-http-js is not installed: the nginx + njs rows are skipped"
+
+build
+ALLOCS=""
+if [[ ${BENCH_ALLOCATIONS:-1} == 1 ]]; then
+    say "counting allocations per request (tests/allocations.rs, release) ..."
+    if out=$(CARGO_TARGET_DIR=$TARGET_DIR timeout 900 cargo test --release --quiet \
+        --test allocations -- --nocapture 2>&1); then
+        ALLOCS=$(sed -n 's/^ALLOCATIONS //p' <<<"$out" | paste -sd ' ')
+    else
+        say "  (the allocation count failed)"
+        tail -n 5 <<<"$out"
     fi
 fi
 
-if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
-    say "building (release) ..."
-    CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --quiet --bin hookgate --example loadgen
-fi
-[[ -x $LG && -x $HG ]] || {
-    echo "bench/run.sh: $LG or $HG missing" >&2
-    exit 1
-}
+start_watchdog
+ports_free $UP_PORT $NGINX_PORT $HG_PORT $ADMIN_PORT
 
-# ---------------------------------------------------------------------------------------------
-# helpers
-
-STARTED=$(date +%s)
-watchdog() {
-    local sleeper
-    trap 'kill $sleeper 2>/dev/null; exit 0' TERM
-    sleep "$1" &
-    sleeper=$!
-    wait "$sleeper"
-    echo "bench/run.sh: the ${1}s budget is exhausted, stopping" >&2
-    kill -TERM "$2"
-}
-watchdog "$BUDGET" $$ &
-WATCHDOG=$!
-
-# Seconds of budget left.
-left() { echo $((BUDGET - ($(date +%s) - STARTED))); }
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-for port in $UP_PORT $NGINX_PORT $HG_PORT $ADMIN_PORT; do
-    port_free "$port" || {
-        echo "bench/run.sh: 127.0.0.1:$port is in use; set BENCH_PORT_BASE" >&2
-        exit 1
-    }
-done
-
-# Runs a command in the background and waits for it (so the watchdog's signal is handled at
-# once), stdout+stderr to $1, killed after $2 seconds.
-bounded() {
-    local out=$1 limit=$2
-    shift 2
-    timeout "$limit" "$@" >"$out" 2>&1 &
-    CURRENT=$!
-    local rc=0
-    wait "$CURRENT" || rc=$?
-    CURRENT=""
-    return "$rc"
-}
-
-declare -A RES
-# measure LABEL URL BODY_SIZE EVENTS [loadgen run options]
+# measure LABEL URL BODY_SIZE EVENTS [loadgen run options]. The processes in CPU_PIDS
+# (comma-separated) are the proxy whose CPU per request is counted.
+CPU_PIDS=""
 measure() {
     local label=$1 url=$2 body=$3 events=$4
     shift 4
-    local out="$TMP/$label.out"
+    local out="$TMP/$label.out" cpu=()
+    [[ -n $CPU_PIDS ]] && cpu=(--cpu-pids "$CPU_PIDS" --clk-tck "$CLK_TCK")
     bounded "$out" $((SECS + WARMUP + 90)) "$LG" run --label "$label" --url "$url" \
         --preset stripe --secret "$SECRET" --body-size "$body" --events "$events" \
-        --duration "${SECS}s" --warmup "${WARMUP}s" --threads "$LG_THREADS" "$@" ||
+        --duration "${SECS}s" --warmup "${WARMUP}s" --threads "$LG_THREADS" "${cpu[@]}" "$@" ||
         say "  ($label: loadgen exited with an error)"
     grep -v -e '^RESULT' -e 'events of .* signed' "$out" | sed 's/^/  /' || true
     RES[$label]=$(grep '^RESULT' "$out" || true)
 }
 
-# field LABEL KEY: one value of a RESULT line ("" when absent).
-field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"${RES[$1]:-}"; }
+# The hand-written verifier for the njs rows: what an nginx user would write. The buffered
+# body, createHmac over "t.body", the v1 signature compared, a 300 s timestamp window, then
+# on to proxy_pass. No dedup.
+write_njs() {
+    cat >"$TMP/nginx/verify.js" <<EOF
+import crypto from 'crypto';
 
-ready() { "$LG" get --url "$1" --wait "${2:-5s}" >/dev/null; }
-
-start_upstream() {
-    "$LG" upstream --listen "127.0.0.1:$UP_PORT" --workers 1 --max-time "$((BUDGET + 120))s" \
-        2>"$TMP/upstream.log" &
-    UP_PID=$!
-    ready "http://127.0.0.1:$UP_PORT/" || {
-        cat "$TMP/upstream.log" >&2
-        exit 1
+function verify(r) {
+    var parts = (r.headersIn['Stripe-Signature'] || '').split(',');
+    var t = null, v1 = null;
+    for (var i = 0; i < parts.length; i++) {
+        var eq = parts[i].indexOf('=');
+        var key = parts[i].slice(0, eq);
+        if (key === 't') { t = parts[i].slice(eq + 1); }
+        else if (key === 'v1' && v1 === null) { v1 = parts[i].slice(eq + 1); }
     }
+    var body = r.requestBuffer;
+    if (t === null || v1 === null || body === undefined) { r.return(400); return; }
+    if (Math.abs(Date.now() / 1000 - Number(t)) > 300) { r.return(401); return; }
+    var mac = crypto.createHmac('sha256', '$SECRET').update(t + '.').update(body).digest('hex');
+    if (mac !== v1) { r.return(401); return; }
+    r.internalRedirect('@upstream');
 }
 
+export default { verify };
+EOF
+}
+
+# write_nginx_conf WORKERS [njs]: plain proxy_pass, or the njs verifier in front of it.
 write_nginx_conf() {
+    local njs=${2:-} load="" import="" entry="proxy_pass http://up;"
     mkdir -p "$TMP/nginx"
+    if [[ $njs == njs ]]; then
+        write_njs
+        load="load_module $NJS_MODULE;"
+        import="js_import verify from $TMP/nginx/verify.js;"
+        entry="js_content verify.verify;"
+    fi
     cat >"$TMP/nginx/nginx.conf" <<EOF
 daemon off;
 worker_processes $1;
 error_log stderr warn;
 pid $TMP/nginx/nginx.pid;
+$load
 events { worker_connections 4096; }
 http {
     access_log off;
@@ -210,9 +175,13 @@ http {
     uwsgi_temp_path $TMP/nginx/uwsgi;
     scgi_temp_path $TMP/nginx/scgi;
     client_body_buffer_size 128k;
+    client_body_in_single_buffer on;
     client_max_body_size 1m;
     keepalive_timeout 75s;
     keepalive_requests 1000000;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    $import
     upstream up {
         server 127.0.0.1:$UP_PORT;
         keepalive 64;
@@ -220,32 +189,27 @@ http {
     }
     server {
         listen 127.0.0.1:$NGINX_PORT;
-        location / {
-            proxy_pass http://up;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
+        location / { $entry }
+        location @upstream { proxy_pass http://up; }
+        location = /bench-ready { return 200 "ready"; }
     }
 }
 EOF
 }
 
+# start_nginx WORKERS [njs]: CPU_PIDS become its master and workers.
 start_nginx() {
-    write_nginx_conf "$1"
+    write_nginx_conf "$@"
     "$NGINX" -e stderr -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" 2>"$TMP/nginx.log" &
     NGINX_PID=$!
-    ready "http://127.0.0.1:$NGINX_PORT/" || {
+    PIDS="$PIDS $NGINX_PID"
+    ready "http://127.0.0.1:$NGINX_PORT/bench-ready" || {
         cat "$TMP/nginx.log" >&2
         return 1
     }
-}
-
-stop() { # stop VAR: TERM the pid held in $VAR and reap it
-    local pid=${!1}
-    [[ -n $pid ]] || return 0
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    printf -v "$1" '%s' ""
+    CPU_PIDS=$NGINX_PID
+    local worker
+    for worker in $(pgrep -P "$NGINX_PID"); do CPU_PIDS="$CPU_PIDS,$worker"; done
 }
 
 cat >"$TMP/hookgate.toml" <<EOF
@@ -266,31 +230,19 @@ provider = "stripe"
 secrets = ["$SECRET"]
 EOF
 
-# start_hookgate [WORKERS]: a fresh process, so its store starts empty. WORKERS sets
-# [server] workers (default: one per core).
-start_hookgate() {
-    local config="$TMP/hookgate.toml"
-    if [[ -n ${1:-} ]]; then
-        config="$TMP/hookgate-$1.toml"
-        sed "s/^\[server\]$/[server]\nworkers = $1/" "$TMP/hookgate.toml" >"$config"
+# start_hg [WORKERS [BINARY]]: a fresh process, so its store starts empty. WORKERS sets
+# [server] workers ("default": one per core). CPU_PIDS becomes it.
+start_hg() {
+    local config="$TMP/hookgate.toml" workers=${1:-default} bin=${2:-$HG}
+    if [[ $workers != default ]]; then
+        config="$TMP/hookgate-$workers.toml"
+        sed "s/^\[server\]$/[server]\nworkers = $workers/" "$TMP/hookgate.toml" >"$config"
     fi
-    RUST_LOG=warn "$HG" run --config "$config" 2>>"$TMP/hookgate.log" &
-    HG_PID=$!
-    ready "http://127.0.0.1:$ADMIN_PORT/healthz" || {
-        cat "$TMP/hookgate.log" >&2
-        exit 1
-    }
+    HG=$bin start_hookgate "$config" "$ADMIN_PORT"
+    CPU_PIDS=$HG_PID
 }
 
 rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
-
-# Skips a step when the budget cannot hold it.
-fits() {
-    if (($(left) < $1)); then
-        say "-- skipped ($2): $(left)s of budget left, it needs about $1s"
-        return 1
-    fi
-}
 
 DIRECT="http://127.0.0.1:$UP_PORT$PATH_"
 VIA_NGINX="http://127.0.0.1:$NGINX_PORT$PATH_"
@@ -298,55 +250,74 @@ VIA_HG="http://127.0.0.1:$HG_PORT$PATH_"
 STEP=$((SECS + WARMUP + 15))
 
 say "== hookgate benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'): $CORES cores ($MODEL), ${SECS}s per target after ${WARMUP}s warm-up, loopback"
-start_upstream
+start_upstream "$UP_PORT"
+
+events_for() { if (($1 == 65536)); then echo "$EVENTS_64K"; else echo "$EVENTS_1K"; fi; }
 
 for size in 1024 65536; do
     fits $STEP "direct $size" || continue
     say "-- direct to the upstream, $size-byte bodies"
+    CPU_PIDS=""
     measure "direct_$size" "$DIRECT" "$size" 20000 --connections "$CONNS" --wrap
 done
 
+# nginx: proxy_pass with 1 and 2 workers, then the njs verifier with 2.
 if [[ -n $NGINX ]]; then
-    for workers in 1 2; do
-        fits $((2 * STEP)) "nginx $workers workers" || continue
-        if ! start_nginx "$workers"; then
-            say "-- nginx did not start: its rows are skipped"
-            stop NGINX_PID
+    for kind in 1 2 njs2; do
+        workers=${kind#njs} njs=""
+        [[ $kind == njs* ]] && njs=njs
+        [[ -n $njs && ! -f $NJS_MODULE ]] && continue
+        fits $((2 * STEP)) "nginx $kind" || continue
+        if ! start_nginx "$workers" $njs; then
+            say "-- nginx ($kind) did not start: its rows are skipped"
+            stop_pid NGINX_PID
             continue
         fi
         for size in 1024 65536; do
-            say "-- nginx proxy_pass, $workers worker(s), $size-byte bodies"
-            measure "nginx${workers}_$size" "$VIA_NGINX" "$size" 20000 --connections "$CONNS" --wrap
+            say "-- nginx ${njs:++ njs verifier, }$workers worker(s), $size-byte bodies"
+            measure "nginx${kind}_$size" "$VIA_NGINX" "$size" "$(events_for "$size")" \
+                --connections "$CONNS" --wrap
         done
-        stop NGINX_PID
+        stop_pid NGINX_PID
     done
 fi
 
-# hookgate: default runtime (one worker per core), then one worker.
-for threads in default 1; do
+# hookgate: default runtime (one worker per core), then one worker; the baseline binary too.
+variants=("default|$HG|hookgate" "1|$HG|hookgate")
+[[ -n $BEFORE ]] && variants+=("default|$BEFORE|before" "1|$BEFORE|before")
+for variant in "${variants[@]}"; do
+    IFS='|' read -r workers bin name <<<"$variant"
     for size in 1024 65536; do
-        events=$EVENTS_1K
-        ((size == 65536)) && events=$EVENTS_64K
-        fits $((STEP + 10)) "hookgate $threads $size" || continue
-        say "-- hookgate stripe ($threads workers), $size-byte bodies"
-        if [[ $threads == default ]]; then start_hookgate; else start_hookgate "$threads"; fi
-        measure "hookgate${threads}_$size" "$VIA_HG" "$size" "$events" --connections "$CONNS"
-        stop HG_PID
+        fits $((STEP + 10)) "$name $workers $size" || continue
+        say "-- $name stripe ($workers workers), $size-byte bodies"
+        start_hg "$workers" "$bin"
+        measure "$name${workers}_$size" "$VIA_HG" "$size" "$(events_for "$size")" \
+            --connections "$CONNS"
+        stop_pid HG_PID
     done
+done
+
+# The signature check alone, to subtract the HMAC of the body from the 64 KiB figure.
+for size in 1024 65536; do
+    out="$TMP/verify_$size.out"
+    bounded "$out" 60 "$LG" verify --secret "$SECRET" --body-size "$size" --label "verify_$size" ||
+        say "  (verify $size failed)"
+    RES[verify_$size]=$(grep '^RESULT' "$out" || true)
 done
 
 if fits $((2 * STEP)) "fixed rate"; then
     say "-- fixed $RATE requests/s, 1 KiB: direct, then hookgate"
+    CPU_PIDS=""
     measure "rate_direct" "$DIRECT" 1024 "$EVENTS_RATE" --connections "$RATE_CONNS" --rate "$RATE"
-    start_hookgate
+    start_hg
     measure "rate_hookgate" "$VIA_HG" 1024 "$EVENTS_RATE" --connections "$RATE_CONNS" --rate "$RATE"
-    stop HG_PID
+    stop_pid HG_PID
 fi
 
 IDLE_KIB="" AFTER_KIB="" IDS=""
 if fits $((MEM_SECS + 20)) "memory"; then
     say "-- memory: idle, then after up to $MEM_IDS distinct 64-byte events (at most ${MEM_SECS}s)"
-    start_hookgate
+    start_hg
     sleep 0.2
     IDLE_KIB=$(rss_kib "$HG_PID")
     mem_secs=$MEM_SECS
@@ -360,7 +331,7 @@ if fits $((MEM_SECS + 20)) "memory"; then
     IDS=$("$LG" get --url "http://127.0.0.1:$ADMIN_PORT/metrics" |
         sed -n 's/^hookgate_store_entries \([0-9]*\)$/\1/p')
     AFTER_KIB=$(rss_kib "$HG_PID")
-    stop HG_PID
+    stop_pid HG_PID
 fi
 
 if fits 30 "cold start"; then
@@ -376,70 +347,85 @@ fi
 # ---------------------------------------------------------------------------------------------
 # the table
 
-ms() { awk -v us="$1" 'BEGIN { if (us == "") printf "-"; else printf "%.3f", us / 1000 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) printf "n/a"; else printf "%.2f", a / b }'; }
-# verdict VALUE OP LIMIT UNIT: "met" or "MISSED by ..."
-verdict() {
-    awk -v v="$1" -v op="$2" -v lim="$3" -v unit="$4" 'BEGIN {
-        if (v == "" || v == "n/a") { printf "not measured"; exit }
-        ok = (op == ">=") ? (v >= lim) : (v <= lim)
-        if (ok) printf "met"; else if (op == ">=") printf "MISSED by %.2f%s", lim - v, unit;
-        else printf "MISSED by %.2f%s", v - lim, unit }'
-}
-
-rows=(
-    "direct_1024|direct to the upstream|1 KiB"
-    "nginx1_1024|nginx proxy_pass, 1 worker|1 KiB"
-    "nginx2_1024|nginx proxy_pass, 2 workers|1 KiB"
-    "hookgatedefault_1024|hookgate stripe, $CORES workers|1 KiB"
-    "hookgate1_1024|hookgate stripe, 1 worker|1 KiB"
-    "direct_65536|direct to the upstream|64 KiB"
-    "nginx1_65536|nginx proxy_pass, 1 worker|64 KiB"
-    "nginx2_65536|nginx proxy_pass, 2 workers|64 KiB"
-    "hookgatedefault_65536|hookgate stripe, $CORES workers|64 KiB"
-    "hookgate1_65536|hookgate stripe, 1 worker|64 KiB"
-)
+rows=()
+for size in 1024 65536; do
+    body="1 KiB"
+    ((size == 65536)) && body="64 KiB"
+    rows+=("direct_$size|direct to the upstream|$body"
+        "nginx1_$size|nginx proxy_pass, 1 worker|$body"
+        "nginx2_$size|nginx proxy_pass, 2 workers|$body"
+        "nginxnjs2_$size|nginx + njs HMAC, 2 workers|$body"
+        "hookgatedefault_$size|hookgate, $CORES workers|$body"
+        "hookgate1_$size|hookgate, 1 worker|$body")
+    [[ -n $BEFORE ]] && rows+=("beforedefault_$size|hookgate before, $CORES workers|$body"
+        "before1_$size|hookgate before, 1 worker|$body")
+done
 
 echo
 say "== results: ${SECS}s per target, $CONNS connections, $LG_THREADS generator thread(s), $CORES cores ($MODEL) shared by generator, proxy and upstream"
-printf '%-30s %-7s %10s %9s %9s %9s %8s %7s\n' target body rps p50_ms p99_ms p99.9_ms non2xx errors
+say "   cpu_us/req: the proxy's own CPU (utime + stime of all its processes) over the measured window / answered requests"
+printf '%-34s %-7s %10s %11s %9s %9s %8s %7s\n' target body rps cpu_us/req p50_ms p99_ms non2xx errors
 for row in "${rows[@]}"; do
     IFS='|' read -r label name body <<<"$row"
     [[ -n ${RES[$label]:-} ]] || {
-        printf '%-30s %-7s %10s\n' "$name" "$body" "not run"
+        printf '%-34s %-7s %10s\n' "$name" "$body" "not run"
         continue
     }
-    note=""
+    note="" cpu=$(field "$label" cpu_us_per_req)
     [[ $(field "$label" exhausted) == 1 ]] && note="  (events ran out after $(field "$label" secs)s)"
-    printf '%-30s %-7s %10.0f %9s %9s %9s %8s %7s%s\n' "$name" "$body" "$(field "$label" rps)" \
-        "$(ms "$(field "$label" p50_us)")" "$(ms "$(field "$label" p99_us)")" \
-        "$(ms "$(field "$label" p999_us)")" "$(field "$label" non2xx)" "$(field "$label" errors)" "$note"
+    printf '%-34s %-7s %10.0f %11s %9s %9s %8s %7s%s\n' "$name" "$body" "$(field "$label" rps)" \
+        "${cpu:--}" "$(ms "$(field "$label" p50_us)")" "$(ms "$(field "$label" p99_us)")" \
+        "$(field "$label" non2xx)" "$(field "$label" errors)" "$note"
 done
 
+cpu() { field "$1" cpu_us_per_req; }
 rps() { field "$1" rps; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") printf ""; else printf "%.2f", a - b }'; }
+v1=$(field verify_1024 us_per_verify) v64=$(field verify_65536 us_per_verify)
 echo
-printf '%-40s %7s %7s   %s\n' "rps ratio" "1 KiB" "64 KiB" "target"
-r1=$(ratio "$(rps hookgatedefault_1024)" "$(rps nginx1_1024)")
-r64=$(ratio "$(rps hookgatedefault_65536)" "$(rps nginx1_65536)")
-printf '%-40s %7s %7s   %s\n' "hookgate ($CORES wrk) / nginx (1 worker)" "$r1" "$r64" ""
-r1=$(ratio "$(rps hookgatedefault_1024)" "$(rps nginx2_1024)")
-r64=$(ratio "$(rps hookgatedefault_65536)" "$(rps nginx2_65536)")
-printf '%-40s %7s %7s   %s\n' "hookgate ($CORES wrk) / nginx (2 workers)" "$r1" "$r64" \
-    ">= 1.2 / >= 1.0: $(verdict "$r1" '>=' 1.2 '') / $(verdict "$r64" '>=' 1.0 '')"
-r1=$(ratio "$(rps hookgate1_1024)" "$(rps nginx1_1024)")
-r64=$(ratio "$(rps hookgate1_65536)" "$(rps nginx1_65536)")
-printf '%-40s %7s %7s   %s\n' "hookgate (1 wrk) / nginx (1 worker)" "$r1" "$r64" \
-    ">= 1.2 / >= 1.0: $(verdict "$r1" '>=' 1.2 '') / $(verdict "$r64" '>=' 1.0 '')"
-printf '%-40s %7s %7s\n' "hookgate ($CORES wrk) / direct" \
-    "$(ratio "$(rps hookgatedefault_1024)" "$(rps direct_1024)")" \
-    "$(ratio "$(rps hookgatedefault_65536)" "$(rps direct_65536)")"
-printf '%-40s %7s %7s\n' "nginx (2 workers) / direct" \
-    "$(ratio "$(rps nginx2_1024)" "$(rps direct_1024)")" \
-    "$(ratio "$(rps nginx2_65536)" "$(rps direct_65536)")"
-say "(hookgate runs one event loop per worker, one worker per core by default, $CORES here:"
-say " its same-worker peer is nginx with $CORES workers; the 1-worker run ([server] workers = 1)"
-say " is the peer of nginx with 1 worker. Per-request logging is off in both: nginx"
-say " access_log off, hookgate RUST_LOG=warn.)"
+say "signature check alone (hookgate's verifier, one thread): ${v1:-?} us at 1 KiB, ${v64:-?} us at 64 KiB"
+echo
+printf '%-52s %7s %7s   %s\n' "CPU per request, ratio" "1 KiB" "64 KiB" "goal (64 KiB: hookgate minus its HMAC)"
+for pair in "default|2|$CORES workers / nginx 2 workers" "1|1|1 worker / nginx 1 worker"; do
+    IFS='|' read -r hw nw text <<<"$pair"
+    r1=$(ratio "$(cpu "hookgate${hw}_1024")" "$(cpu "nginx${nw}_1024")")
+    r64=$(ratio "$(minus "$(cpu "hookgate${hw}_65536")" "$v64")" "$(cpu "nginx${nw}_65536")")
+    printf '%-52s %7s %7s   %s\n' "hookgate, $text" "$r1" "$r64" \
+        "<= 1.0: $(verdict "$r1" '<=' 1.0 '') / $(verdict "$r64" '<=' 1.0 '')"
+done
+printf '%-52s %7s %7s\n' "hookgate, $CORES workers / nginx + njs HMAC, 2 workers" \
+    "$(ratio "$(cpu hookgatedefault_1024)" "$(cpu nginxnjs2_1024)")" \
+    "$(ratio "$(cpu hookgatedefault_65536)" "$(cpu nginxnjs2_65536)")"
+if [[ -n $BEFORE ]]; then
+    printf '%-52s %7s %7s\n' "hookgate / hookgate before, $CORES workers" \
+        "$(ratio "$(cpu hookgatedefault_1024)" "$(cpu beforedefault_1024)")" \
+        "$(ratio "$(cpu hookgatedefault_65536)" "$(cpu beforedefault_65536)")"
+fi
+echo
+printf '%-52s %7s %7s\n' "rps ratio" "1 KiB" "64 KiB"
+printf '%-52s %7s %7s\n' "hookgate, $CORES workers / nginx 2 workers" \
+    "$(ratio "$(rps hookgatedefault_1024)" "$(rps nginx2_1024)")" \
+    "$(ratio "$(rps hookgatedefault_65536)" "$(rps nginx2_65536)")"
+printf '%-52s %7s %7s\n' "hookgate, 1 worker / nginx 1 worker" \
+    "$(ratio "$(rps hookgate1_1024)" "$(rps nginx1_1024)")" \
+    "$(ratio "$(rps hookgate1_65536)" "$(rps nginx1_65536)")"
+printf '%-52s %7s %7s\n' "hookgate, $CORES workers / nginx + njs HMAC, 2 workers" \
+    "$(ratio "$(rps hookgatedefault_1024)" "$(rps nginxnjs2_1024)")" \
+    "$(ratio "$(rps hookgatedefault_65536)" "$(rps nginxnjs2_65536)")"
+if [[ -n $BEFORE ]]; then
+    printf '%-52s %7s %7s\n' "hookgate / hookgate before, $CORES workers" \
+        "$(ratio "$(rps hookgatedefault_1024)" "$(rps beforedefault_1024)")" \
+        "$(ratio "$(rps hookgatedefault_65536)" "$(rps beforedefault_65536)")"
+fi
+say "(hookgate runs one event loop per worker, one per core by default: its same-worker peer is"
+say " nginx with as many workers. Per-request logging is off in both: nginx access_log off,"
+say " hookgate RUST_LOG=warn. The generator and the upstream share the same cores.)"
+echo
+if [[ -n $ALLOCS ]]; then
+    say "allocations per delivered request through the layer (tests/allocations.rs): $ALLOCS"
+else
+    say "allocations per request: not measured"
+fi
 
 echo
 if [[ -n ${RES[rate_direct]:-} && -n ${RES[rate_hookgate]:-} ]]; then
@@ -481,8 +467,8 @@ say "measurements took $(($(date +%s) - STARTED))s"
 # sibling benchmarks: their own processes, budget (BENCH_BUDGET_SECONDS each) and table
 
 if [[ -n $EXTRA ]]; then
-    stop WATCHDOG
-    stop UP_PID
+    stop_pid WATCHDOG
+    stop_pid UP_PID
     for extra in $EXTRA; do
         echo
         BENCH_SKIP_BUILD=1 bash "bench/$extra.sh" &

@@ -59,6 +59,28 @@ enum Command {
     Coldstart(ColdstartArgs),
     /// One GET (retried until --wait), body to stdout; exit 0 on 2xx.
     Get(GetArgs),
+    /// Time the signature check alone (hookgate's verifier, one pre-signed event): the part
+    /// of a request's CPU that is the HMAC of its body.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// Preset.
+    #[arg(long, default_value = "stripe")]
+    preset: String,
+    /// Its secret.
+    #[arg(long)]
+    secret: String,
+    /// Body size in bytes.
+    #[arg(long, default_value_t = 1024)]
+    body_size: usize,
+    /// Verifications to time.
+    #[arg(long, default_value_t = 20_000)]
+    iterations: u32,
+    /// Name of this measurement in the RESULT line (no spaces).
+    #[arg(long, default_value = "verify")]
+    label: String,
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -122,6 +144,14 @@ struct RunArgs {
     /// Name of this measurement in the RESULT line (no spaces).
     #[arg(long, default_value = "run")]
     label: String,
+    /// Processes whose CPU time (utime + stime, all threads) over the measured window is
+    /// reported per answered request (`cpu_us_per_req`): the proxy under test, e.g. nginx's
+    /// master and workers.
+    #[arg(long, value_delimiter = ',')]
+    cpu_pids: Vec<u32>,
+    /// Clock ticks per second of `/proc/PID/stat` (`getconf CLK_TCK`).
+    #[arg(long, default_value_t = 100)]
+    clk_tck: u64,
 }
 
 #[derive(Args)]
@@ -160,6 +190,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Coldstart(args) => coldstart(args),
         Command::Get(args) => get(args),
+        Command::Verify(args) => verify(args),
     };
     match result {
         Ok(code) => code,
@@ -709,6 +740,11 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         max_reached: AtomicBool::new(false),
         first_failure: Mutex::new(None),
     });
+    let cpu_pids = args.cpu_pids.clone();
+    let cpu_at_start = std::thread::spawn(move || {
+        std::thread::sleep(measure_start.saturating_duration_since(Instant::now()));
+        cpu_ticks(&cpu_pids)
+    });
     let results: Vec<TaskResult> = rt.block_on(async {
         tokio::time::sleep_until(start.into()).await;
         let tasks: Vec<_> = (0..args.connections)
@@ -722,6 +758,9 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         }
         results
     });
+    let cpu_ticks_used = cpu_ticks(&args.cpu_pids)
+        .zip(cpu_at_start.join().ok().flatten())
+        .map(|(end, start)| end.saturating_sub(start));
     drop(rt);
 
     let mut histogram = new_histogram();
@@ -760,11 +799,19 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         .rate
         .map_or_else(|| "max".to_owned(), |r| format!("{r}"));
     let label = args.label.replace(char::is_whitespace, "_");
+    // The proxy's own CPU per answered request over the measured window ("" when not asked).
+    let cpu = match cpu_ticks_used {
+        Some(ticks) if answered > 0 => format!(
+            " cpu_us_per_req={:.2}",
+            ticks as f64 * 1e6 / args.clk_tck.max(1) as f64 / answered as f64
+        ),
+        _ => String::new(),
+    };
     println!(
         "RESULT label={label} preset={provider} body={} conns={} rate={rate} secs={elapsed:.3} \
          rps={:.1} ok={ok} non2xx={non2xx} errors={errors} connects={connects} \
          p50_us={p50} p90_us={p90} p99_us={p99} p999_us={p999} max_us={max} \
-         events={} exhausted={} wrapped={} max_requests_reached={}",
+         events={} exhausted={} wrapped={} max_requests_reached={}{cpu}",
         args.body_size,
         args.connections,
         ok as f64 / elapsed,
@@ -929,6 +976,66 @@ fn coldstart(args: ColdstartArgs) -> Result<ExitCode, String> {
         times.len(),
         ms(times[0]),
         ms(times[times.len() - 1]),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// utime + stime of the given processes (all their threads), in clock ticks; `None` when a
+/// process cannot be read (or none is given).
+fn cpu_ticks(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().try_fold(0u64, |sum, pid| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let mut fields = rest.split(' ').skip(11);
+        let utime: u64 = fields.next()?.parse().ok()?;
+        let stime: u64 = fields.next()?.parse().ok()?;
+        Some(sum + utime + stime)
+    })
+}
+
+fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
+    let provider = Provider::named(&args.preset).ok_or("unknown preset")?;
+    let secret: Secret = args.secret.clone().into();
+    let now = SystemTime::now();
+    let unix = now.duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?;
+    let corpus = build_corpus(
+        provider,
+        &secret,
+        args.body_size,
+        1,
+        "verify",
+        unix.as_secs() as i64,
+    )?;
+    let event = &corpus.events[0];
+    let mut body = event.head.to_vec();
+    body.extend_from_slice(&corpus.tail);
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in &event.headers {
+        headers.append(name.clone(), value.clone());
+    }
+    let verifier = hookgate::core::Verifier::builder()
+        .provider(provider)
+        .secret(args.secret.as_str())
+        .build()
+        .map_err(|e| e.to_string())?;
+    verifier
+        .verify(&headers, &body, now)
+        .map_err(|e| format!("the event does not verify: {e:?}"))?;
+    let iterations = args.iterations.max(1);
+    let started = Instant::now();
+    for _ in 0..iterations {
+        std::hint::black_box(verifier.verify(&headers, std::hint::black_box(&body), now))
+            .map_err(|e| format!("{e:?}"))?;
+    }
+    let us = started.elapsed().as_secs_f64() * 1e6 / f64::from(iterations);
+    let label = args.label.replace(char::is_whitespace, "_");
+    println!(
+        "RESULT label={label} body={} us_per_verify={us:.2}",
+        args.body_size
     );
     Ok(ExitCode::SUCCESS)
 }
