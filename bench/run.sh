@@ -363,19 +363,21 @@ done
 
 echo
 say "== results: ${SECS}s per target, $CONNS connections, $LG_THREADS generator thread(s), $CORES cores ($MODEL) shared by generator, proxy and upstream"
-say "   cpu_us/req: the proxy's own CPU (utime + stime of all its processes) over the measured window / answered requests"
-printf '%-34s %-7s %10s %11s %9s %9s %8s %7s\n' target body rps cpu_us/req p50_ms p99_ms non2xx errors
+say "   cpu_us/req: the proxy's own CPU (utime + stime of all its processes) over the measured window / answered requests;"
+say "   user, sys: its two parts; errors: non-2xx answers + failed requests"
+printf '%-34s %-7s %8s %11s %9s %9s %8s %8s %7s\n' target body rps cpu_us/req user sys p50_ms p99_ms errors
 for row in "${rows[@]}"; do
     IFS='|' read -r label name body <<<"$row"
     [[ -n ${RES[$label]:-} ]] || {
-        printf '%-34s %-7s %10s\n' "$name" "$body" "not run"
+        printf '%-34s %-7s %8s\n' "$name" "$body" "not run"
         continue
     }
     note="" cpu=$(field "$label" cpu_us_per_req)
     [[ $(field "$label" exhausted) == 1 ]] && note="  (events ran out after $(field "$label" secs)s)"
-    printf '%-34s %-7s %10.0f %11s %9s %9s %8s %7s%s\n' "$name" "$body" "$(field "$label" rps)" \
-        "${cpu:--}" "$(ms "$(field "$label" p50_us)")" "$(ms "$(field "$label" p99_us)")" \
-        "$(field "$label" non2xx)" "$(field "$label" errors)" "$note"
+    user=$(field "$label" user_us_per_req) sys=$(field "$label" sys_us_per_req)
+    printf '%-34s %-7s %8.0f %11s %9s %9s %8s %8s %7s%s\n' "$name" "$body" "$(field "$label" rps)" \
+        "${cpu:--}" "${user:--}" "${sys:--}" "$(ms "$(field "$label" p50_us)")" \
+        "$(ms "$(field "$label" p99_us)")" "$(($(field "$label" non2xx) + $(field "$label" errors)))" "$note"
 done
 
 cpu() { field "$1" cpu_us_per_req; }

@@ -760,7 +760,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     });
     let cpu_ticks_used = cpu_ticks(&args.cpu_pids)
         .zip(cpu_at_start.join().ok().flatten())
-        .map(|(end, start)| end.saturating_sub(start));
+        .map(|(end, start)| (end.0.saturating_sub(start.0), end.1.saturating_sub(start.1)));
     drop(rt);
 
     let mut histogram = new_histogram();
@@ -801,10 +801,15 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     let label = args.label.replace(char::is_whitespace, "_");
     // The proxy's own CPU per answered request over the measured window ("" when not asked).
     let cpu = match cpu_ticks_used {
-        Some(ticks) if answered > 0 => format!(
-            " cpu_us_per_req={:.2}",
-            ticks as f64 * 1e6 / args.clk_tck.max(1) as f64 / answered as f64
-        ),
+        Some((user, system)) if answered > 0 => {
+            let us = |ticks: u64| ticks as f64 * 1e6 / args.clk_tck.max(1) as f64 / answered as f64;
+            format!(
+                " cpu_us_per_req={:.2} user_us_per_req={:.2} sys_us_per_req={:.2}",
+                us(user + system),
+                us(user),
+                us(system)
+            )
+        }
         _ => String::new(),
     };
     println!(
@@ -980,20 +985,20 @@ fn coldstart(args: ColdstartArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// utime + stime of the given processes (all their threads), in clock ticks; `None` when a
+/// (utime, stime) of the given processes (all their threads), in clock ticks; `None` when a
 /// process cannot be read (or none is given).
-fn cpu_ticks(pids: &[u32]) -> Option<u64> {
+fn cpu_ticks(pids: &[u32]) -> Option<(u64, u64)> {
     if pids.is_empty() {
         return None;
     }
-    pids.iter().try_fold(0u64, |sum, pid| {
+    pids.iter().try_fold((0u64, 0u64), |sum, pid| {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
         let rest = &stat[stat.rfind(')')? + 2..];
         let mut fields = rest.split(' ').skip(11);
         let utime: u64 = fields.next()?.parse().ok()?;
         let stime: u64 = fields.next()?.parse().ok()?;
-        Some(sum + utime + stime)
+        Some((sum.0 + utime, sum.1 + stime))
     })
 }
 
