@@ -148,6 +148,31 @@ const ED25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ];
 
+/// The private key block of a PEM file that has others too (`openssl ecparam -genkey` writes
+/// `EC PARAMETERS` first); any other text as it is.
+fn private_block(raw: &[u8]) -> &[u8] {
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return raw;
+    };
+    let Some(begin) = text
+        .match_indices("-----BEGIN ")
+        .map(|(i, _)| i)
+        .find(|&i| {
+            text[i..]
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains("PRIVATE KEY-----"))
+        })
+    else {
+        return raw;
+    };
+    let end = text[begin..]
+        .find("-----END ")
+        .and_then(|e| text[begin + e..].find('\n').map(|n| begin + e + n))
+        .unwrap_or(text.len());
+    text[begin..end].as_bytes()
+}
+
 /// The bytes of a PEM block, or of a hex or base64 text (standard or URL-safe).
 fn key_bytes(raw: &[u8]) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -201,7 +226,7 @@ fn ed25519_signing_key(raw: &[u8]) -> Result<ed25519_dalek::SigningKey, KeyError
     }
     // Standard Webhooks `v1a` secret keys: `whsk_` + base64.
     let raw = raw.strip_prefix(b"whsk_").unwrap_or(raw);
-    let bytes = key_bytes(raw).ok_or(error.clone())?;
+    let bytes = key_bytes(private_block(raw)).ok_or(error.clone())?;
     let seed: [u8; 32] = match bytes.len() {
         32 => bytes[..].try_into().map_err(|_| error.clone())?,
         48 if bytes[..16] == ED25519_PKCS8_DER => {
@@ -224,7 +249,7 @@ fn p256_signing_key(raw: &[u8]) -> Result<p256::ecdsa::SigningKey, KeyError> {
         algorithm: "ECDSA P-256",
         expected: "PKCS#8 or SEC1 PEM or DER, or hex of the 32-byte scalar",
     };
-    let bytes = key_bytes(raw).ok_or(error.clone())?;
+    let bytes = key_bytes(private_block(raw)).ok_or(error.clone())?;
     if let Ok(key) = p256::ecdsa::SigningKey::from_pkcs8_der(&bytes) {
         return Ok(key);
     }

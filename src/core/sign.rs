@@ -874,6 +874,15 @@ mod tests {
                 .to_string(),
             STANDARD.encode(ec.to_pkcs8_der().unwrap().as_bytes()),
             hex::encode([7; 32]),
+            // `openssl ecparam -name prime256v1 -genkey`: parameters, then a SEC1 key.
+            format!(
+                "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n{}",
+                p256::SecretKey::from_slice(&[7; 32])
+                    .unwrap()
+                    .to_sec1_pem(p256::pkcs8::LineEnding::LF)
+                    .unwrap()
+                    .as_str()
+            ),
         ] {
             assert!(sign(&sendgrid, &key.as_str().into(), b"", &SignInput::default()).is_ok());
         }
