@@ -170,7 +170,7 @@ fn private_block(raw: &[u8]) -> &[u8] {
         .find("-----END ")
         .and_then(|e| text[begin + e..].find('\n').map(|n| begin + e + n))
         .unwrap_or(text.len());
-    text[begin..end].as_bytes()
+    &raw[begin..end]
 }
 
 /// The bytes of a PEM block, or of a hex or base64 text (standard or URL-safe).
