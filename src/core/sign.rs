@@ -32,6 +32,7 @@ use base64::Engine as _;
 use http::{HeaderName, HeaderValue};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 /// What to sign besides the body and the request head.
 ///
@@ -165,7 +166,7 @@ pub fn sign(
     body: &[u8],
     input: &SignInput<'_>,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, SignError> {
-    sign_inner(scheme, secret, None, body, input).map(|signed| signed.headers)
+    sign_inner(scheme, secret, None, body, input).map(|(headers, _)| headers)
 }
 
 /// Signs a whole request as a sender using `scheme` would: the headers of [`sign`], over the
@@ -203,18 +204,25 @@ pub fn sign_message(
     body: &[u8],
     input: &SignInput<'_>,
 ) -> Result<SignedMessage, SignError> {
-    sign_inner(scheme, secret, Some(head), body, input)
+    let (headers, body) = sign_inner(scheme, secret, Some(head), body, input)?;
+    Ok(SignedMessage {
+        headers,
+        body: body.into_owned(),
+    })
 }
+
+/// The headers `sign` returns, in order.
+type Headers = Vec<(HeaderName, HeaderValue)>;
 
 /// `sign` (no head: headers only, the body as it is) and `sign_message` (the head given: the
 /// body may be written).
-fn sign_inner(
+fn sign_inner<'b>(
     scheme: &Scheme,
     secret: &Secret,
     head: Option<&RequestHead<'_>>,
-    body: &[u8],
+    body: &'b [u8],
     input: &SignInput<'_>,
-) -> Result<SignedMessage, SignError> {
+) -> Result<(Headers, Cow<'b, [u8]>), SignError> {
     if !scheme.can_sign() {
         return Err(SignError::Unsupported {
             reason:
@@ -241,7 +249,9 @@ fn sign_inner(
     let key = SigningKey::new(scheme.algorithm, scheme.key_encoding, secret)?;
     let timestamp = scheme.timestamp_format.write(input.timestamp);
 
-    let mut body = body.to_vec();
+    // Borrowed unless a field is written: `sign` (and `resign`, per forwarded request) copies
+    // nothing.
+    let mut body = Cow::Borrowed(body);
     if let TimestampSource::Json(pointer) = &scheme.timestamp {
         // Keep the JSON type the body has there; a new field is a number (Linear's
         // `webhookTimestamp`), or a string next to a signature in the body (Mailgun's
@@ -255,7 +265,7 @@ fn sign_inner(
         } else {
             timestamp.clone()
         };
-        body = write_json(&body, pointer, &value)?;
+        body = Cow::Owned(write_json(&body, pointer, &value)?);
     }
     for part in scheme.signed_payload.parts() {
         if let PayloadPart::Json(pointer) = part {
@@ -263,7 +273,7 @@ fn sign_inner(
                 if !writes_body || input.id.is_empty() {
                     return Err(SignError::NoBodyField(pointer.clone()));
                 }
-                body = write_json(&body, pointer, &json_string(input.id))?;
+                body = Cow::Owned(write_json(&body, pointer, &json_string(input.id))?);
             }
         }
     }
@@ -333,11 +343,11 @@ fn sign_inner(
     match &scheme.signature {
         SignatureLocation::Headers(names) => push(&mut headers, names.preferred(), &value)?,
         SignatureLocation::Json(pointer) => {
-            body = write_json(&body, pointer, &json_string(&value))?
+            body = Cow::Owned(write_json(&body, pointer, &json_string(&value))?)
         }
     }
     headers.extend(sent);
-    Ok(SignedMessage { headers, body })
+    Ok((headers, body))
 }
 
 /// The signed content of one request, as the verifier's `Content` reads it from the other
