@@ -67,7 +67,7 @@ struct SigningArgs {
     /// The URL the provider calls, for presets that sign it (Twilio, Square, HubSpot, Trello,
     /// Mailchimp). `send` defaults to its target with https:// (what a route without
     /// `public_url` checks); give the route's `public_url` + path when it has one.
-    #[arg(long = "url")]
+    #[arg(long = "url", value_name = "URL")]
     signed_url: Option<String>,
     /// The request method: signed by presets that sign it (HubSpot), and sent by `send`.
     #[arg(long, default_value = "POST")]
