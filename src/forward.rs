@@ -136,8 +136,12 @@ impl std::fmt::Debug for Resign {
 
 impl Resign {
     /// Signs with `provider`'s scheme and `secret`, removing the signature and timestamp
-    /// headers of `verified` (the route's own scheme). `None` when `provider` cannot sign
-    /// (an asymmetric scheme) or the secret does not fit it.
+    /// headers of `verified` (the route's own scheme). `None` when [`sign`] cannot sign
+    /// `provider`'s requests from the body alone (it signs the URL, or carries its signature
+    /// or timestamp in the body), or the secret does not fit it (for Ed25519 and ECDSA
+    /// presets, `secret` is the private key).
+    ///
+    /// [`sign`]: crate::core::sign
     pub fn new(
         provider: crate::core::Provider,
         secret: crate::core::Secret,

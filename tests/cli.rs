@@ -353,3 +353,224 @@ fn verify_takes_the_url_and_method_for_presets_that_sign_them() {
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.starts_with("rejected invalid_signature"), "{stdout}");
 }
+
+/// `hookgate verify` with `args` and the headers `sign` printed.
+fn verify_signed(args: &[&str], signed: &str, body: &[u8]) -> (i32, String) {
+    let mut all: Vec<&str> = vec!["verify"];
+    all.extend(args);
+    for line in signed.lines().take_while(|l| !l.is_empty()) {
+        all.extend(["-H", line]);
+    }
+    let (code, stdout, stderr) = hookgate(&all, body);
+    (code, format!("{stdout}{stderr}"))
+}
+
+#[test]
+fn sign_takes_the_url_for_presets_that_sign_it() {
+    let body = b"Body=Hello+world&From=%2B15550100&To=%2B15550111";
+    let url = "https://hooks.example.com/webhooks/twilio?account=AC1";
+    let key = ["--provider", "twilio", "--secret", "twilio-auth-token"];
+    let mut args = vec!["sign"];
+    args.extend(key);
+    let (code, _, stderr) = hookgate(&args, body);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("twilio signs the URL it calls: pass --url"),
+        "{stderr}"
+    );
+    args.extend(["--url", url, "--id", "idem-1"]);
+    let (code, signed, stderr) = hookgate(&args, body);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(signed.starts_with("x-twilio-signature: "), "{signed}");
+    assert!(
+        signed.contains("i-twilio-idempotency-token: idem-1"),
+        "{signed}"
+    );
+    let mut verify = key.to_vec();
+    verify.extend(["--url", url]);
+    let (code, out) = verify_signed(&verify, &signed, body);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.trim(), "verified event_id=idem-1");
+    // The same signature for another URL is not the provider's.
+    let (code, out) = verify_signed(
+        &[
+            &key[..],
+            &["--url", "https://hooks.example.com/webhooks/twilio"],
+        ]
+        .concat(),
+        &signed,
+        body,
+    );
+    assert_eq!(code, 1, "{out}");
+}
+
+#[test]
+fn sign_takes_the_private_key_for_public_key_presets() {
+    let seed = [0x42u8; 32];
+    let public = hex::encode(
+        ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .as_bytes(),
+    );
+    let private = hex::encode(seed);
+    let body = br#"{"id":"interaction-1","type":1}"#;
+    let (code, signed, stderr) = hookgate(
+        &["sign", "--provider", "discord", "--private-key", &private],
+        body,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(signed.starts_with("x-signature-ed25519: "), "{signed}");
+    let (code, out) = verify_signed(
+        &["--provider", "discord", "--secret", &public],
+        &signed,
+        body,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.trim(), "verified event_id=interaction-1");
+
+    // A file works too (PEM keys are several lines).
+    let dir = TempDir::new();
+    let path = dir.0.join("discord.key");
+    std::fs::write(&path, format!("{private}\n")).unwrap();
+    let file = format!("@{}", path.display());
+    let (code, signed_from_file, stderr) = hookgate(
+        &[
+            "sign",
+            "--provider",
+            "discord",
+            "--private-key",
+            &file,
+            "--timestamp",
+            "1700000000",
+        ],
+        body,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (code, out) = verify_signed(
+        &[
+            "--provider",
+            "discord",
+            "--secret",
+            &public,
+            "--now",
+            "1700000000",
+        ],
+        &signed_from_file,
+        body,
+    );
+    assert_eq!(code, 0, "{out}");
+
+    // The wrong kind of key for the preset says which one to pass.
+    let (code, _, stderr) = hookgate(
+        &["sign", "--provider", "discord", "--secret", &public],
+        body,
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("pass a key pair's private half with --private-key"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = hookgate(
+        &["sign", "--provider", "github", "--private-key", &private],
+        body,
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("github signs with a shared secret: pass --secret"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sign_prints_the_body_for_presets_that_sign_into_it() {
+    let body = br#"{"event-data":{"id":"mg-1","event":"delivered"}}"#;
+    let (code, signed, stderr) = hookgate(
+        &[
+            "sign",
+            "--provider",
+            "mailgun",
+            "--secret",
+            "mg-key",
+            "--id",
+            "token-1",
+        ],
+        body,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    // No header carries anything: an empty line, then the body to send.
+    let sent = signed
+        .strip_prefix('\n')
+        .expect("an empty line before the body");
+    assert!(
+        sent.starts_with(
+            r#"{"event-data":{"id":"mg-1","event":"delivered"},"signature":{"timestamp":""#
+        ),
+        "{sent}"
+    );
+    assert!(
+        sent.contains(r#""token":"token-1","signature":""#),
+        "{sent}"
+    );
+    let (code, out) = verify_signed(
+        &["--provider", "mailgun", "--secret", "mg-key"],
+        "",
+        sent.as_bytes(),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.trim(), "verified event_id=mg-1");
+}
+
+#[tokio::test]
+async fn send_signs_the_url_the_route_checks() {
+    let upstream = Upstream::start().await;
+    let gate = Hookgate::start(&config(
+        "twilio",
+        "twilio-send-token",
+        &upstream.url("/sms"),
+        "",
+        "",
+    ));
+    let url = gate.url("/webhooks/twilio?account=AC1");
+    let send = |url: String, extra: &'static [&'static str]| {
+        tokio::task::spawn_blocking(move || {
+            let mut args = vec![
+                "send",
+                &url,
+                "--provider",
+                "twilio",
+                "--secret",
+                "twilio-send-token",
+                "--id",
+                "idem-send",
+                "--data",
+                "Body=hi&From=%2B15550100",
+            ];
+            args.extend(extra);
+            Command::new(bin()).args(args).output().unwrap()
+        })
+    };
+    // Signed for another URL than the one the route reconstructs (https:// + Host + path):
+    // refused, and nothing reaches the upstream.
+    let out = send(
+        url.clone(),
+        &["--url", "https://elsewhere.example/webhooks/twilio"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("invalid_signature"));
+    assert_eq!(upstream.count(), 0);
+    // By default `send` signs what a route without `public_url` checks.
+    let out = send(url, &[]).await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(upstream.count(), 1);
+    let received = upstream.last();
+    assert_eq!(received.headers["hookgate-event-id"], "idem-send");
+    assert_eq!(&received.body[..], b"Body=hi&From=%2B15550100");
+}

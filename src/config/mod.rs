@@ -679,7 +679,7 @@ fn build_route(
                 crate::forward::Resign::new(provider, secret, scheme).ok_or_else(|| {
                     src.at(
                         resign,
-                        "resign needs a preset hookgate can sign (HMAC or token) and a secret of its form",
+                        "resign needs a preset that signs the body alone into headers (not the URL, not body fields) and a secret of its form (the private key for Ed25519 / ECDSA)",
                     )
                 })?,
             ))

@@ -67,6 +67,11 @@ impl JsonPointer {
         &self.text
     }
 
+    /// The reference tokens, unescaped (`/a~1b` is `["a/b"]`).
+    pub(crate) fn tokens(&self) -> &[String] {
+        &self.tokens
+    }
+
     /// The string (unescaped) or number (exact text) at this pointer in a JSON body.
     pub(crate) fn read(&self, body: &[u8]) -> Option<String> {
         json_pointer(body, &self.tokens)

@@ -1,6 +1,6 @@
 //! Secrets and the HMAC key state computed from them once, at load.
 
-use super::scheme::{Algorithm, KeyEncoding, PayloadPart, SignedPayload};
+use super::scheme::{Algorithm, KeyEncoding};
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use std::fmt;
@@ -68,8 +68,16 @@ pub enum KeyError {
     #[error("the secret is not a {0} public key (hex, base64, base64 DER or PEM)")]
     PublicKey(&'static str),
     /// Public keys verify, they cannot sign.
-    #[error("a public key cannot sign: {0} requests are signed by the provider's private key")]
+    #[error("a public key cannot sign: {0} requests are signed with the private key")]
     CannotSign(&'static str),
+    /// An Ed25519 or ECDSA scheme signs with a private key, and the key given is not one.
+    #[error("the key is not an {algorithm} private key: give {expected}")]
+    PrivateKey {
+        /// `Ed25519` or `ECDSA P-256`.
+        algorithm: &'static str,
+        /// The encodings accepted.
+        expected: &'static str,
+    },
 }
 
 /// The keyed HMAC state of one secret; cloned for each request instead of re-keying.
@@ -108,9 +116,62 @@ impl Key {
     }
 }
 
+/// What one secret signs with (see [`sign`](crate::core::sign)): the HMAC key, the private
+/// key of a public-key scheme, or the shared token.
+pub(crate) enum SigningKey {
+    Hmac(MacState),
+    Ed25519(ed25519_dalek::SigningKey),
+    P256(p256::ecdsa::SigningKey),
+    Token(Vec<u8>),
+}
+
+impl SigningKey {
+    pub(crate) fn new(
+        algorithm: Algorithm,
+        encoding: KeyEncoding,
+        secret: &Secret,
+    ) -> Result<Self, KeyError> {
+        let raw = secret.expose();
+        if raw.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        match algorithm {
+            Algorithm::Ed25519 => ed25519_signing_key(raw).map(SigningKey::Ed25519),
+            Algorithm::EcdsaP256 => p256_signing_key(raw).map(SigningKey::P256),
+            Algorithm::Token => Ok(SigningKey::Token(raw.to_vec())),
+            _ => MacState::new(algorithm, encoding, secret).map(SigningKey::Hmac),
+        }
+    }
+}
+
 const ED25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ];
+
+/// The private key block of a PEM file that has others too (`openssl ecparam -genkey` writes
+/// `EC PARAMETERS` first); any other text as it is.
+fn private_block(raw: &[u8]) -> &[u8] {
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return raw;
+    };
+    let Some(begin) = text
+        .match_indices("-----BEGIN ")
+        .map(|(i, _)| i)
+        .find(|&i| {
+            text[i..]
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains("PRIVATE KEY-----"))
+        })
+    else {
+        return raw;
+    };
+    let end = text[begin..]
+        .find("-----END ")
+        .and_then(|e| text[begin + e..].find('\n').map(|n| begin + e + n))
+        .unwrap_or(text.len());
+    &raw[begin..end]
+}
 
 /// The bytes of a PEM block, or of a hex or base64 text (standard or URL-safe).
 fn key_bytes(raw: &[u8]) -> Option<Vec<u8>> {
@@ -145,6 +206,65 @@ fn ed25519_key(raw: &[u8]) -> Result<ed25519_dalek::VerifyingKey, KeyError> {
         _ => return Err(error),
     };
     ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| error)
+}
+
+/// PKCS#8 v1 (RFC 8410) wrapping of a 32-byte Ed25519 seed.
+pub(crate) const ED25519_PKCS8_DER: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+fn ed25519_signing_key(raw: &[u8]) -> Result<ed25519_dalek::SigningKey, KeyError> {
+    let error = KeyError::PrivateKey {
+        algorithm: "Ed25519",
+        expected: "hex or base64 of the 32-byte seed (or of seed and public key, 64 bytes), or PKCS#8 PEM or DER",
+    };
+    // A public key given where the private one belongs: say so, rather than "not a key".
+    if raw.starts_with(b"whpk_")
+        || key_bytes(raw).is_some_and(|b| b.len() == 44 && b[..12] == ED25519_SPKI_PREFIX)
+    {
+        return Err(KeyError::CannotSign("Ed25519"));
+    }
+    // Standard Webhooks `v1a` secret keys: `whsk_` + base64.
+    let raw = raw.strip_prefix(b"whsk_").unwrap_or(raw);
+    let bytes = key_bytes(private_block(raw)).ok_or(error.clone())?;
+    let seed: [u8; 32] = match bytes.len() {
+        32 => bytes[..].try_into().map_err(|_| error.clone())?,
+        48 if bytes[..16] == ED25519_PKCS8_DER => {
+            bytes[16..].try_into().map_err(|_| error.clone())?
+        }
+        64 => bytes[..32].try_into().map_err(|_| error.clone())?,
+        _ => return Err(error),
+    };
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    // Seed and public key (libsodium's 64-byte secret key): the halves must belong together.
+    if bytes.len() == 64 && key.verifying_key().as_bytes()[..] != bytes[32..] {
+        return Err(error);
+    }
+    Ok(key)
+}
+
+fn p256_signing_key(raw: &[u8]) -> Result<p256::ecdsa::SigningKey, KeyError> {
+    use p256::pkcs8::DecodePrivateKey;
+    let error = KeyError::PrivateKey {
+        algorithm: "ECDSA P-256",
+        expected: "PKCS#8 or SEC1 PEM or DER, or hex of the 32-byte scalar",
+    };
+    let bytes = key_bytes(private_block(raw)).ok_or(error.clone())?;
+    if let Ok(key) = p256::ecdsa::SigningKey::from_pkcs8_der(&bytes) {
+        return Ok(key);
+    }
+    if let Ok(key) = p256::SecretKey::from_sec1_der(&bytes) {
+        return Ok(key.into());
+    }
+    if bytes.len() == 32 {
+        if let Ok(key) = p256::ecdsa::SigningKey::from_slice(&bytes) {
+            return Ok(key);
+        }
+    }
+    if p256_key(raw).is_ok() {
+        return Err(KeyError::CannotSign("ECDSA P-256"));
+    }
+    Err(error)
 }
 
 fn p256_key(raw: &[u8]) -> Result<p256::ecdsa::VerifyingKey, KeyError> {
@@ -223,28 +343,6 @@ impl MacState {
             MacState::Sha256(m) => m.update(data),
             MacState::Sha512(m) => m.update(data),
         }
-    }
-
-    /// The MAC of signed content made of literal text, the body, the timestamp text and the
-    /// message id (what [`sign`](crate::core::sign) signs).
-    pub(crate) fn sign_payload(
-        mut self,
-        payload: &SignedPayload,
-        body: &[u8],
-        timestamp: &str,
-        id: &str,
-    ) -> MacOutput {
-        for part in payload.parts() {
-            match part {
-                PayloadPart::Literal(text) => self.update(text.as_bytes()),
-                PayloadPart::Body => self.update(body),
-                PayloadPart::Timestamp => self.update(timestamp.as_bytes()),
-                PayloadPart::Id => self.update(id.as_bytes()),
-                // `Scheme::can_sign` keeps the other parts away from the signer.
-                _ => {}
-            }
-        }
-        self.finalize()
     }
 
     pub(crate) fn finalize(self) -> MacOutput {

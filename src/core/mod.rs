@@ -21,5 +21,5 @@ pub use name::UnknownName;
 pub use presets::Provider;
 pub use rejection::Rejection;
 pub use scheme::Scheme;
-pub use sign::{sign, SignError, SignInput};
+pub use sign::{sign, sign_message, SignError, SignInput, SignedMessage};
 pub use verify::{RequestHead, Verified, Verifier, VerifierError};

@@ -458,6 +458,34 @@ impl TimestampFormat {
             TimestampFormat::Rfc3339 => rfc3339(text),
         }
     }
+
+    /// `secs` (unix seconds) written this way, as a sender writes it (RFC 3339 in UTC, `Z`,
+    /// no fraction).
+    pub(crate) fn write(self, secs: i64) -> String {
+        match self {
+            TimestampFormat::Unix => secs.to_string(),
+            TimestampFormat::UnixMillis => (i128::from(secs) * 1000).to_string(),
+            TimestampFormat::Rfc3339 => {
+                // Civil date from days (Howard Hinnant's algorithm), the inverse of `rfc3339`.
+                let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+                let z = days + 719_468;
+                let era = z.div_euclid(146_097);
+                let doe = z - era * 146_097;
+                let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+                let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+                let mp = (5 * doy + 2) / 153;
+                let day = doy - (153 * mp + 2) / 5 + 1;
+                let month = if mp < 10 { mp + 3 } else { mp - 9 };
+                let year = yoe + era * 400 + i64::from(month <= 2);
+                format!(
+                    "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+                    rem / 3600,
+                    rem % 3600 / 60,
+                    rem % 60
+                )
+            }
+        }
+    }
 }
 
 impl std::str::FromStr for TimestampFormat {
@@ -920,23 +948,21 @@ impl Scheme {
         !matches!(self.timestamp, TimestampSource::None)
     }
 
-    /// Whether [`sign`](crate::core::sign) can produce this scheme's requests: HMAC and token
-    /// schemes whose signature and timestamp are headers and whose signed content is made of
-    /// the body, the timestamp, the id and literal text.
+    /// Whether [`sign_message`](crate::core::sign_message) can produce this scheme's requests
+    /// (given the private key of a public-key scheme, and the request head of a scheme that
+    /// signs the method or URL). Only a scheme whose signature is a field of the body it signs
+    /// cannot be signed: no request can carry a valid signature.
+    ///
+    /// ```
+    /// use hookgate::core::{scheme::Scheme, Provider};
+    /// assert!(Provider::Twilio.scheme().can_sign() && Provider::Discord.scheme().can_sign());
+    /// let circular = Scheme::builder_json("/sig").build().unwrap(); // signs {body}, sig inside
+    /// assert!(!circular.can_sign());
+    /// ```
     pub fn can_sign(&self) -> bool {
-        (self.algorithm.is_hmac() || self.algorithm == Algorithm::Token)
-            && matches!(self.signature, SignatureLocation::Headers(_))
-            && !matches!(self.timestamp, TimestampSource::Json(_))
-            && self.timestamp_format == TimestampFormat::Unix
-            && self.signed_payload.parts().iter().all(|p| {
-                matches!(
-                    p,
-                    PayloadPart::Literal(_)
-                        | PayloadPart::Body
-                        | PayloadPart::Timestamp
-                        | PayloadPart::Id
-                )
-            })
+        self.algorithm == Algorithm::Token
+            || !(matches!(self.signature, SignatureLocation::Json(_))
+                && self.signed_payload.uses_body())
     }
 }
 

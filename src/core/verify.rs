@@ -87,7 +87,10 @@ struct ChallengeKeys {
 }
 
 /// What the verifier reads of a request besides its body: the method and URI (for schemes
-/// that sign `{method}`, `{url}` or `{path}`) and the headers.
+/// that sign `{method}`, `{url}` or `{path}`) and the headers. [`sign_message`] signs the same
+/// parts of the request it is given.
+///
+/// [`sign_message`]: crate::core::sign_message
 ///
 /// ```
 /// use hookgate::core::RequestHead;
@@ -542,7 +545,7 @@ impl Content<'_> {
     }
 }
 
-fn path_and_query(uri: &Uri) -> &str {
+pub(crate) fn path_and_query(uri: &Uri) -> &str {
     uri.path_and_query().map_or("/", |pq| pq.as_str())
 }
 

@@ -35,9 +35,10 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
-    /// Print the headers a provider would send with the body read from stdin.
+    /// Print the headers a provider would send with the body read from stdin (then an empty
+    /// line and the body, for presets that sign into it: Mailgun, Linear, Figma).
     Sign(tools::SignArgs),
-    /// Sign a test event and POST it.
+    /// Sign a test event as the provider would and send it (POST unless --method).
     Send(tools::SendArgs),
     /// Check one captured request the way a route would (exit 0 verified, 1 rejected, 2 usage).
     Verify(tools::VerifyArgs),
