@@ -5,7 +5,10 @@ mod common;
 
 use common::*;
 use hookgate::core::Provider;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SECRET: &str = "gh-upstream-secret";
 
@@ -75,4 +78,95 @@ async fn upstream_that_hangs_is_504_within_the_timeout() {
         .post(Provider::Github, SECRET, &b"{}"[..], "hang-1")
         .await;
     assert_eq!(retry.status, 504, "a timed-out event is not a duplicate");
+}
+
+/// A raw HTTP/1.1 upstream that counts the connections it accepts and closes each one,
+/// without warning, after `per_connection` answers (an idle keep-alive timeout, as nginx or
+/// a load balancer would apply it). It also records the `Host` each request carried.
+async fn closing_upstream(
+    per_connection: usize,
+) -> (
+    std::net::SocketAddr,
+    Arc<AtomicUsize>,
+    Arc<Mutex<Vec<String>>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let hosts = Arc::new(Mutex::new(Vec::new()));
+    let (count, seen) = (accepted.clone(), hosts.clone());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                for _ in 0..per_connection {
+                    let Some(head) = read_request(&mut stream, &mut buf).await else {
+                        return;
+                    };
+                    let host = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("host: "))
+                        .unwrap_or_default()
+                        .to_owned();
+                    seen.lock().unwrap().push(host);
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                    if stream.write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+                // Closed here, with nothing said: the next request must not be lost to it.
+            });
+        }
+    });
+    (addr, accepted, hosts)
+}
+
+/// Reads one request (head and `content-length` body) from `stream`; returns its head.
+async fn read_request(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Option<String> {
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            if buf.len() >= end + 4 + length {
+                buf.drain(..end + 4 + length);
+                return Some(head);
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::test]
+async fn upstream_connections_are_reused_and_one_closed_while_idle_loses_nothing() {
+    let (addr, accepted, hosts) = closing_upstream(5).await;
+    let gate = Hookgate::start(&config(
+        "github",
+        SECRET,
+        &format!("http://{addr}/gh"),
+        "",
+        "workers = 1",
+    ));
+    for i in 0..12 {
+        let answer = gate
+            .post(Provider::Github, SECRET, &b"{}"[..], &format!("reuse-{i}"))
+            .await;
+        assert_eq!(answer.status, 200, "request {i}: {:?}", answer.body);
+        // Time for the upstream's close to reach hookgate before the next request.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Keep-alive: one connection per five requests (the upstream closes them after five),
+    // not one per request.
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    // The upstream is addressed by its own authority, not the provider's Host.
+    assert!(hosts.lock().unwrap().iter().all(|h| *h == addr.to_string()));
 }

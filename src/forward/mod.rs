@@ -8,17 +8,17 @@ use http::uri::{PathAndQuery, Uri};
 use http::{Request, Response, Version};
 use http_body::Body;
 use http_body_util::{Either, Full};
-use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use pool::{Pool, PooledBody};
 use sha2::Digest as _;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tower_service::Service;
+
+mod pool;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -59,22 +59,25 @@ pub const ATTEMPT_HEADER: HeaderName = HeaderName::from_static("hookgate-attempt
 /// let service = WebhookLayer::new(verifier).layer(forward);
 /// # });
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct UpstreamClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    pool: Arc<Pool>,
 }
 
 impl UpstreamClient {
-    /// A pooled HTTP/1.1 client; `connect_timeout` bounds each new connection.
+    /// A pooled HTTP/1.1 client (keep-alive connections, up to 256 idle, each reused for at
+    /// most 60 s of idleness); `connect_timeout` bounds each new connection. The sidecar makes
+    /// one per worker.
     pub fn new(connect_timeout: Duration) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(connect_timeout));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(256)
-            .build(connector);
-        UpstreamClient { client }
+        UpstreamClient {
+            pool: Arc::new(Pool::new(connect_timeout)),
+        }
+    }
+}
+
+impl std::fmt::Debug for UpstreamClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamClient").finish_non_exhaustive()
     }
 }
 
@@ -218,7 +221,7 @@ pin_project_lite::pin_project! {
     /// ```
     pub struct ForwardBody {
         #[pin]
-        inner: Either<Incoming, Full<Bytes>>,
+        inner: Either<PooledBody, Full<Bytes>>,
     }
 }
 
@@ -337,14 +340,35 @@ impl UpstreamClient {
         headers: HeaderMap,
         body: Full<Bytes>,
         timeout: Duration,
-    ) -> Result<Response<Incoming>, Rejection> {
+    ) -> Result<Response<PooledBody>, Rejection> {
+        let is_http = uri.scheme() == Some(&http::uri::Scheme::HTTP);
+        let (authority, origin_form) = match (is_http, uri.into_parts()) {
+            (
+                true,
+                http::uri::Parts {
+                    authority: Some(authority),
+                    path_and_query,
+                    ..
+                },
+            ) => (
+                authority,
+                path_and_query.unwrap_or_else(|| PathAndQuery::from_static("/")),
+            ),
+            _ => {
+                tracing::warn!("the upstream is not an http:// URL");
+                return Err(Rejection::UpstreamUnavailable);
+            }
+        };
         let mut outgoing = Request::new(body);
         *outgoing.method_mut() = method;
-        *outgoing.uri_mut() = uri;
+        *outgoing.uri_mut() = Uri::from(origin_form);
         *outgoing.version_mut() = Version::HTTP_11;
         *outgoing.headers_mut() = headers;
-        let upstream = outgoing.uri().authority().cloned();
-        match tokio::time::timeout(timeout, self.client.request(outgoing)).await {
+        if let Ok(host) = HeaderValue::from_str(host_of(&authority)) {
+            outgoing.headers_mut().insert(header::HOST, host);
+        }
+        let upstream = Some(&authority);
+        match tokio::time::timeout(timeout, self.pool.send(&authority, outgoing)).await {
             Err(_elapsed) => {
                 tracing::warn!(upstream = ?upstream, "upstream timed out");
                 Err(Rejection::UpstreamTimeout)
@@ -356,6 +380,12 @@ impl UpstreamClient {
             Ok(Ok(response)) => Ok(response),
         }
     }
+}
+
+/// The `Host` an upstream is addressed by: its authority without any user information.
+fn host_of(authority: &http::uri::Authority) -> &str {
+    let text = authority.as_str();
+    text.rsplit_once('@').map_or(text, |(_, host)| host)
 }
 
 /// The headers the upstream receives for a verified request: the incoming ones minus
