@@ -31,7 +31,7 @@ SDK_MADE = {
     "razorpay", "pusher", "box", "elevenlabs", "onfido",
     # make_sdk.mjs
     "stripe", "github", "shopify", "discord", "sendgrid", "paddle", "linear", "workos", "mux",
-    "replicate", "clerk", "resend",
+    "replicate", "clerk", "resend", "coinbase", "zoom", "webflow", "worldline", "hookdeck",
 }
 
 def b64(b): return base64.b64encode(b).decode()

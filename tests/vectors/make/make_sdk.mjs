@@ -11,10 +11,12 @@
 //     npm install --prefix /tmp/sdk/js stripe@23.1.0 @octokit/webhooks-methods@6.0.0 \
 //         @shopify/shopify-api@13.1.0 discord-interactions@4.4.0 @sendgrid/eventwebhook@8.0.0 \
 //         @paddle/paddle-node-sdk@3.10.0 @linear/sdk@98.0.0 @workos-inc/node@8.13.0 \
-//         replicate@1.4.0 @mux/mux-node@15.3.0 svix@1.99.1
+//         replicate@1.4.0 @mux/mux-node@15.3.0 svix@1.99.1 coinbase-commerce-node@1.0.4 \
+//         @zoom/rivet@0.4.0 webflow-api@3.3.4 onlinepayments-sdk-nodejs@6.2.0 @hookdeck/sdk@0.4.0
 //     SDK_JS=/tmp/sdk/js node tests/vectors/make/make_sdk.mjs
 //
-// Nothing here runs at test time: the vectors are committed JSON.
+// ECDSA signatures are randomized (node:crypto has no RFC 6979): each run writes a different,
+// equally valid sendgrid vector. Nothing here runs at test time: the vectors are committed JSON.
 import { createRequire } from "node:module";
 import { pathToFileURL, fileURLToPath } from "node:url";
 import fs from "node:fs";
@@ -294,6 +296,84 @@ function write(v) {
     write({ preset: name, source: "sdk", secret, headers, body: JSON_BODY, now: NOW, expected_event_id: id,
       wrong_secret: wrong, note: user, sdk: sdkName("svix", "Webhook.sign signs it; Webhook.verify accepts it") });
   }
+}
+
+// --- coinbase: coinbase-commerce-node (Coinbase's own) signs (Webhook.computeSignature) -------------
+{
+  const { Webhook } = require("coinbase-commerce-node");
+  const body = '{"event":{"id":"ev_cb","type":"charge:confirmed"}}';
+  const sig = Webhook.computeSignature(body, SECRET);
+  must(Webhook.verifySigHeader(body, sig, SECRET), "coinbase accepts");
+  must(await rejects(() => Webhook.verifySigHeader(body, sig, WRONG)), "coinbase rejects");
+  write({ preset: "coinbase", source: "sdk", secret: SECRET, headers: { "X-CC-Webhook-Signature": sig }, body, now: NOW,
+    expected_event_id: "ev_cb", wrong_secret: WRONG,
+    sdk: sdkName("coinbase-commerce-node", "Webhook.computeSignature signs it; Webhook.verifySigHeader accepts it") });
+}
+
+// --- zoom: @zoom/rivet (Zoom's own) verifies (a receiver's event processing) --------------------------
+{
+  const { AwsLambdaReceiver } = require("@zoom/rivet/meetings");
+  const body = '{"event":"meeting.started","event_ts":1700000000000,"payload":{"account_id":"acc_1"}}';
+  const ts = String(NOW);
+  const sig = "v0=" + crypto.createHmac("sha256", SECRET).update(`v0:${ts}:${body}`).digest("hex");
+  const headers = { "x-zm-signature": sig, "x-zm-request-timestamp": ts };
+  const receive = async (secret) => {
+    const r = new AwsLambdaReceiver({ webhooksSecretToken: secret });
+    r.init({ eventEmitter: { emit: async () => {} } });
+    const log = console.debug;
+    console.debug = () => {};
+    try {
+      return (await r.start()({ body, headers, isBase64Encoded: false }, {})).statusCode;
+    } finally {
+      console.debug = log;
+    }
+  };
+  must((await receive(SECRET)) === 200, "zoom accepts");
+  must((await receive(WRONG)) === 400, "zoom rejects");
+  write({ preset: "zoom", source: "sdk", secret: SECRET, headers, body, now: NOW,
+    expected_event_id: "meeting.started:1700000000000", wrong_secret: WRONG,
+    note: "the SDK verifies JSON.stringify of the parsed body, which is this compact body byte for byte",
+    sdk: sdkName("@zoom/rivet", "accepted by AwsLambdaReceiver (CommonHttpRequest.isEventVerified; 200), rejected under wrong_secret (400)") });
+}
+
+// --- webflow: webflow-api (Webflow's own) verifies (client.webhooks.verifySignature) -----------------
+{
+  const { WebflowClient } = require("webflow-api");
+  const client = new WebflowClient({ accessToken: "unused" });
+  const ts = String(NOW * 1000);
+  const sig = crypto.createHmac("sha256", SECRET).update(`${ts}:${JSON_BODY}`).digest("hex");
+  const headers = { "x-webflow-signature": sig, "x-webflow-timestamp": ts };
+  must(await client.webhooks.verifySignature({ headers, body: JSON_BODY, secret: SECRET }), "webflow accepts");
+  must(!(await client.webhooks.verifySignature({ headers, body: JSON_BODY, secret: WRONG })), "webflow rejects");
+  write({ preset: "webflow", source: "sdk", secret: SECRET, headers, body: JSON_BODY, now: NOW,
+    expected_event_id: null, wrong_secret: WRONG,
+    sdk: sdkName("webflow-api", "accepted by client.webhooks.verifySignature, rejected under wrong_secret") });
+}
+
+// --- worldline: onlinepayments-sdk-nodejs (Worldline's own) verifies (webhooks signature validator) ---
+{
+  const sdkMod = require("onlinepayments-sdk-nodejs");
+  const body = '{"apiVersion":"v1","id":"evt_1","created":"2023-11-14T22:13:20.000+0000","merchantId":"m1","type":"payment.created"}';
+  const sig = crypto.createHmac("sha256", SECRET).update(body).digest("base64");
+  const headers = { "X-GCS-Signature": sig, "X-GCS-KeyId": "key-1" };
+  const helper = (secret) => sdkMod.webhooks.init({
+    getSecretKey: async () => secret,
+  });
+  must((await helper(SECRET).unmarshal(body, headers)).id === "evt_1", "worldline accepts");
+  must(await rejects(() => helper(WRONG).unmarshal(body, headers)), "worldline rejects");
+  write({ preset: "worldline", source: "sdk", secret: SECRET, headers, body, now: NOW, expected_event_id: "evt_1",
+    wrong_secret: WRONG, sdk: sdkName("onlinepayments-sdk-nodejs", "accepted by webhooks helper unmarshal (signature validator), rejected under wrong_secret") });
+}
+
+// --- hookdeck: @hookdeck/sdk (Hookdeck's own) verifies (verifyWebhookSignature) -----------------------
+{
+  const { verifyWebhookSignature } = require(path.join(SDK, "node_modules/@hookdeck/sdk/dist/webhooks/helpers.js"));
+  const sig = crypto.createHmac("sha256", SECRET).update(JSON_BODY).digest("base64");
+  const headers = { "x-hookdeck-signature": sig, "x-hookdeck-eventid": "hd-1" };
+  must((await verifyWebhookSignature({ headers, rawBody: JSON_BODY, signingSecret: SECRET })).isValidSignature, "hookdeck accepts");
+  must(!(await verifyWebhookSignature({ headers, rawBody: JSON_BODY, signingSecret: WRONG })).isValidSignature, "hookdeck rejects");
+  write({ preset: "hookdeck", source: "sdk", secret: SECRET, headers, body: JSON_BODY, now: NOW, expected_event_id: "hd-1",
+    wrong_secret: WRONG, sdk: sdkName("@hookdeck/sdk", "accepted by verifyWebhookSignature, rejected under wrong_secret") });
 }
 
 console.log(`${written.length} vectors written by SDKs: ${written.join(", ")}`);
