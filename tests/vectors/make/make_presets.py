@@ -28,10 +28,10 @@ SEED_DOCS = "hookgate DESIGN.md section 4 (seed provider: its scheme is specifie
 SDK_MADE = {
     # make_sdk_py.py
     "slack", "twilio", "hubspot", "openai", "polar", "brex", "moderntreasury", "orb", "gocardless",
-    "razorpay", "pusher", "box", "elevenlabs", "onfido",
+    "razorpay", "pusher", "box", "elevenlabs", "onfido", "mailgun", "castle",
     # make_sdk.mjs
     "stripe", "github", "shopify", "discord", "sendgrid", "paddle", "linear", "workos", "mux",
-    "replicate", "clerk", "resend", "coinbase", "zoom", "webflow", "worldline", "hookdeck",
+    "replicate", "clerk", "resend", "coinbase", "zoom", "webflow", "worldline", "hookdeck", "notion",
 }
 
 def b64(b): return base64.b64encode(b).decode()

@@ -12,7 +12,8 @@
 //         @shopify/shopify-api@13.1.0 discord-interactions@4.4.0 @sendgrid/eventwebhook@8.0.0 \
 //         @paddle/paddle-node-sdk@3.10.0 @linear/sdk@98.0.0 @workos-inc/node@8.13.0 \
 //         replicate@1.4.0 @mux/mux-node@15.3.0 svix@1.99.1 coinbase-commerce-node@1.0.4 \
-//         @zoom/rivet@0.4.0 webflow-api@3.3.4 onlinepayments-sdk-nodejs@6.2.0 @hookdeck/sdk@0.4.0
+//         @zoom/rivet@0.4.0 webflow-api@3.3.4 onlinepayments-sdk-nodejs@6.2.0 @hookdeck/sdk@0.4.0 \
+//         @notionhq/client@5.26.0
 //     SDK_JS=/tmp/sdk/js node tests/vectors/make/make_sdk.mjs
 //
 // ECDSA signatures are randomized (node:crypto has no RFC 6979): each run writes a different,
@@ -374,6 +375,17 @@ function write(v) {
   must(!(await verifyWebhookSignature({ headers, rawBody: JSON_BODY, signingSecret: WRONG })).isValidSignature, "hookdeck rejects");
   write({ preset: "hookdeck", source: "sdk", secret: SECRET, headers, body: JSON_BODY, now: NOW, expected_event_id: "hd-1",
     wrong_secret: WRONG, sdk: sdkName("@hookdeck/sdk", "accepted by verifyWebhookSignature, rejected under wrong_secret") });
+}
+
+// --- notion: @notionhq/client (Notion's own) signs (signWebhookPayload) ---------------------------------
+{
+  const { signWebhookPayload, verifyWebhookSignature } = require(path.join(SDK, "node_modules/@notionhq/client/build/src/webhooks.js"));
+  const sig = await signWebhookPayload({ body: JSON_BODY, verificationToken: SECRET });
+  must(await verifyWebhookSignature({ body: JSON_BODY, signature: sig, verificationToken: SECRET }), "notion accepts");
+  must(!(await verifyWebhookSignature({ body: JSON_BODY, signature: sig, verificationToken: WRONG })), "notion rejects");
+  write({ preset: "notion", source: "sdk", secret: SECRET, headers: { "X-Notion-Signature": sig }, body: JSON_BODY, now: NOW,
+    expected_event_id: "evt_1", wrong_secret: WRONG,
+    sdk: sdkName("@notionhq/client", "signWebhookPayload signs it; verifyWebhookSignature accepts it") });
 }
 
 console.log(`${written.length} vectors written by SDKs: ${written.join(", ")}`);

@@ -12,7 +12,8 @@ of a vector wins; this script only touches the presets listed in it):
     pip install --target /tmp/sdk/py slack_sdk==3.48.0 twilio==9.13.0 \
         hubspot-api-client==12.0.0 standardwebhooks==1.1.0 openai==3.57.0 polar-sdk==1.0.2 \
         modern-treasury==1.80.0 orb-billing==4.90.0 gocardless-pro==3.22.0 razorpay==2.0.1 \
-        pusher==3.3.4 box-sdk-gen==1.17.0 elevenlabs==2.78.0 onfido-python==6.2.0
+        pusher==3.3.4 box-sdk-gen==1.17.0 elevenlabs==2.78.0 onfido-python==6.2.0 \
+        mailgun==1.10.0 castle==7.3.0
     PYTHONPATH=/tmp/sdk/py python3 tests/vectors/make/make_sdk_py.py
 
 Nothing here runs at test time: the vectors are committed JSON.
@@ -293,5 +294,30 @@ assert WebhookEventVerifier(SECRET).read_payload(of_body, of_sig).payload.object
 assert refuses(lambda: WebhookEventVerifier(WRONG).read_payload(of_body, of_sig))
 write(preset="onfido", secret=SECRET, headers={"X-SHA2-Signature": of_sig}, body=of_body, expected_event_id="chk_1",
       sdk=sdk("onfido-python", "accepted by WebhookEventVerifier.read_payload, rejected under wrong_secret"))
+
+# --- mailgun: mailgun (Mailgun's own Python SDK) verifies (SecurityGuard.verify_webhook) ------------
+import mailgun.security as mg_mod
+from mailgun.security import SecurityGuard
+
+mg_token = "0123456789abcdef0123456789abcdef0123456789abcdef01"
+mg_sig = hmac.new(SECRET.encode(), f"{NOW}{mg_token}".encode(), hashlib.sha256).hexdigest()
+mg_body = json.dumps({"signature": {"timestamp": str(NOW), "token": mg_token, "signature": mg_sig},
+                      "event-data": {"id": "mg-1", "event": "delivered"}}, separators=(",", ":"))
+with clock(mg_mod, NOW):
+    assert SecurityGuard.verify_webhook(SECRET, mg_token, str(NOW), mg_sig)
+    assert not SecurityGuard.verify_webhook(WRONG, mg_token, str(NOW), mg_sig)
+write(preset="mailgun", secret=SECRET, headers={}, body=mg_body, expected_event_id="mg-1",
+      sdk=sdk("mailgun", "accepted by SecurityGuard.verify_webhook (clock pinned at `now`), rejected under wrong_secret"))
+
+# --- castle: castle (Castle's own) verifies (castle.webhooks.verify.WebhooksVerify) -----------------
+from types import SimpleNamespace
+from castle.webhooks.verify import WebhooksVerify
+
+cs_sig = b64(hmac.new(SECRET.encode(), JSON_BODY.encode(), hashlib.sha256).digest())
+cs_hook = SimpleNamespace(data=JSON_BODY.encode(), headers={"X-Castle-Signature": cs_sig})
+WebhooksVerify.call(cs_hook, SimpleNamespace(api_secret=SECRET))
+assert refuses(lambda: WebhooksVerify.call(cs_hook, SimpleNamespace(api_secret=WRONG)))
+write(preset="castle", secret=SECRET, headers={"X-Castle-Signature": cs_sig}, body=JSON_BODY, expected_event_id=None,
+      sdk=sdk("castle", "accepted by castle.webhooks.verify.WebhooksVerify.call, rejected under wrong_secret"))
 
 print(len(written), "vectors written by SDKs:", ", ".join(written))
