@@ -13,7 +13,7 @@ of a vector wins; this script only touches the presets listed in it):
         hubspot-api-client==12.0.0 standardwebhooks==1.1.0 openai==3.57.0 polar-sdk==1.0.2 \
         modern-treasury==1.80.0 orb-billing==4.90.0 gocardless-pro==3.22.0 razorpay==2.0.1 \
         pusher==3.3.4 box-sdk-gen==1.17.0 elevenlabs==2.78.0 onfido-python==6.2.0 \
-        mailgun==1.10.0 castle==7.3.0
+        mailgun==1.10.0 castle==7.3.0 pyairtable==3.5.0.post1
     PYTHONPATH=/tmp/sdk/py python3 tests/vectors/make/make_sdk_py.py
 
 Nothing here runs at test time: the vectors are committed JSON.
@@ -319,5 +319,18 @@ WebhooksVerify.call(cs_hook, SimpleNamespace(api_secret=SECRET))
 assert refuses(lambda: WebhooksVerify.call(cs_hook, SimpleNamespace(api_secret=WRONG)))
 write(preset="castle", secret=SECRET, headers={"X-Castle-Signature": cs_sig}, body=JSON_BODY, expected_event_id=None,
       sdk=sdk("castle", "accepted by castle.webhooks.verify.WebhooksVerify.call, rejected under wrong_secret"))
+
+# --- airtable: no Airtable SDK verifies; pyairtable (the well-known community client) does ------------
+from pyairtable.models.webhook import WebhookNotification
+
+at_secret = b64(b"airtable-mac-secret")
+at_body = '{"base":{"id":"appABC"},"webhook":{"id":"achXYZ"},"timestamp":"2023-11-14T22:13:20.000Z"}'
+at_mac = "hmac-sha256=" + hmac.new(base64.b64decode(at_secret), at_body.encode(), hashlib.sha256).hexdigest()
+assert WebhookNotification.from_request(at_body, at_mac, at_secret).webhook.id == "achXYZ"
+assert refuses(lambda: WebhookNotification.from_request(at_body, at_mac, b64(WRONG.encode())))
+write(preset="airtable", secret=at_secret, headers={"X-Airtable-Content-MAC": at_mac}, body=at_body,
+      expected_event_id=None, wrong_secret=b64(WRONG.encode()),
+      note="the MAC secret as Airtable returns it (base64); community package, Airtable publishes no Python SDK",
+      sdk=sdk("pyairtable", "accepted by WebhookNotification.from_request, rejected under wrong_secret (community package)"))
 
 print(len(written), "vectors written by SDKs:", ", ".join(written))
