@@ -87,7 +87,7 @@ async function rejects(fn) {
 const written = [];
 function write(v) {
   const order = ["preset", "source", "secret", "method", "url", "headers", "body", "now",
-    "expected_event_id", "public_url", "note", "sdk", "wrong_secret"];
+    "expected_event_id", "public_url", "note", "sdk", "wrong_secret", "also"];
   const out = {};
   for (const k of order) if (v[k] !== undefined) out[k] = v[k];
   out.method ??= "POST";
@@ -147,8 +147,21 @@ function write(v) {
   const ok = await validate(secret);
   must(ok.valid === true && ok.webhookId === id, "shopify accepts: " + JSON.stringify(ok));
   must((await validate(WRONG)).valid === false, "shopify rejects");
+  // Shopify's "Events" deliveries carry the same HMAC in unprefixed shopify-* headers, which
+  // the SDK tells apart by shopify-hmac-sha256; there is no X-Shopify-Webhook-Id.
+  const events = {
+    "shopify-hmac-sha256": sig, "shopify-webhook-id": "ev-wh-1", "shopify-event-id": "ev-1",
+    "shopify-topic": "orders/create", "shopify-shop-domain": "example.myshopify.com", "shopify-api-version": "2025-07",
+  };
+  const validateEvents = (key) => api(key).webhooks.validate({ rawBody: body,
+    rawRequest: new Request("https://example.com/webhooks/shopify", { method: "POST", headers: events, body }) });
+  const okEvents = await validateEvents(secret);
+  must(okEvents.valid === true && okEvents.webhookType === "events", "shopify accepts events: " + JSON.stringify(okEvents));
+  must((await validateEvents(WRONG)).valid === false, "shopify rejects events");
   write({ preset: "shopify", source: "sdk", secret, headers, body, now: NOW, expected_event_id: id, wrong_secret: WRONG,
-    sdk: sdkName("@shopify/shopify-api", "accepted by shopify.webhooks.validate (web-api adapter), rejected under wrong_secret") });
+    also: [{ headers: events, body, expected_event_id: null }],
+    note: "also: an Events delivery (shopify-* headers, which the SDK accepts too); its event id is the signature digest",
+    sdk: sdkName("@shopify/shopify-api", "accepted by shopify.webhooks.validate (web-api adapter, Webhooks and Events headers), rejected under wrong_secret") });
 }
 
 // --- discord: discord-interactions (Discord's own package) verifies ------------------------------
