@@ -212,3 +212,48 @@ fn every_vector_file_is_a_preset() {
 fn there_are_at_least_85_presets() {
     assert!(Provider::all().len() >= 85, "{}", Provider::all().len());
 }
+
+/// The README's "Vector provenance" table, made from the vector files: where each preset's
+/// vector comes from (`source`) and who made or published it.
+fn provenance_table() -> String {
+    let mut out =
+        String::from("| preset | vector | made or checked by / published in |\n|---|---|---|\n");
+    for &preset in Provider::all() {
+        let v = Vector::load(preset);
+        let source = v.str("source");
+        let from = match source {
+            // "pkg (registry) 1.2.3: function …" -> "pkg (registry) 1.2.3"
+            "sdk" => v.str("sdk").split(':').next().unwrap().trim().to_string(),
+            // "github.com/owner/repo path …" -> "github.com/owner/repo path"
+            "sdk-test-suite" => {
+                let sdk = if v.str("sdk").is_empty() {
+                    v.str("note")
+                } else {
+                    v.str("sdk")
+                };
+                sdk.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+            }
+            _ => {
+                let docs = v.str("docs");
+                if docs.starts_with("https://") {
+                    format!("<{docs}>")
+                } else {
+                    docs.split(" (").next().unwrap().to_string()
+                }
+            }
+        };
+        out.push_str(&format!("| `{}` | {source} | {from} |\n", preset.name()));
+    }
+    out
+}
+
+#[test]
+fn readme_vector_provenance_table_matches_the_vectors() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = provenance_table();
+    assert!(
+        readme.contains(&table),
+        "README vector provenance table is out of date; paste:\n\n{table}"
+    );
+}

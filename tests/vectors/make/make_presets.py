@@ -22,8 +22,8 @@ SECRET = "hookgate-test-secret"
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
 with open(os.path.join(ROOT, "src", "core", "presets", "presets.toml"), "rb") as f:
     DOCS = {p["name"]: p.get("docs") for p in tomllib.load(f)["preset"]}
-# hookgate's four seed providers have no public documentation: their scheme is the brief's.
-SEED_DOCS = "hookgate DESIGN.md section 4 (seed provider: its scheme is specified there, no public docs or SDK)"
+# hookgate's four seed providers have no public documentation or SDK: their scheme is hookgate's own.
+SEED_DOCS = "hookgate seed provider (its scheme is specified by hookgate itself: no public docs or SDK)"
 # Written by the SDK scripts (make_sdk_py.py, make_sdk.mjs), never by this one.
 SDK_MADE = {
     # make_sdk_py.py
