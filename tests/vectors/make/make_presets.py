@@ -28,7 +28,7 @@ SEED_DOCS = "hookgate seed provider (its scheme is specified by hookgate itself:
 SDK_MADE = {
     # make_sdk_py.py
     "slack", "twilio", "hubspot", "openai", "polar", "brex", "moderntreasury", "orb", "gocardless",
-    "razorpay", "pusher", "box", "elevenlabs", "onfido", "mailgun", "castle", "airtable",
+    "razorpay", "pusher", "box", "elevenlabs", "onfido", "mailgun", "castle", "airtable", "whatsapp",
     # make_sdk.mjs
     "stripe", "github", "shopify", "discord", "sendgrid", "paddle", "linear", "workos", "mux",
     "replicate", "clerk", "resend", "coinbase", "zoom", "webflow", "worldline", "hookdeck", "notion",

@@ -13,7 +13,7 @@ of a vector wins; this script only touches the presets listed in it):
         hubspot-api-client==12.0.0 standardwebhooks==1.1.0 openai==3.57.0 polar-sdk==1.0.2 \
         modern-treasury==1.80.0 orb-billing==4.90.0 gocardless-pro==3.22.0 razorpay==2.0.1 \
         pusher==3.3.4 box-sdk-gen==1.17.0 elevenlabs==2.78.0 onfido-python==6.2.0 \
-        mailgun==1.10.0 castle==7.3.0 pyairtable==3.5.0.post1
+        mailgun==1.10.0 castle==7.3.0 pyairtable==3.5.0.post1 pywa==4.5.0
     PYTHONPATH=/tmp/sdk/py python3 tests/vectors/make/make_sdk_py.py
 
 Nothing here runs at test time: the vectors are committed JSON.
@@ -332,5 +332,16 @@ write(preset="airtable", secret=at_secret, headers={"X-Airtable-Content-MAC": at
       expected_event_id=None, wrong_secret=b64(WRONG.encode()),
       note="the MAC secret as Airtable returns it (base64); community package, Airtable publishes no Python SDK",
       sdk=sdk("pyairtable", "accepted by WebhookNotification.from_request, rejected under wrong_secret (community package)"))
+
+# --- whatsapp: Meta publishes no Python verifier; pywa (the well-known community client) checks ----
+from pywa.utils import webhook_updates_validator
+
+wa_body = '{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[]}]}'
+wa_sig = "sha256=" + hmac.new(SECRET.encode(), wa_body.encode(), hashlib.sha256).hexdigest()
+assert webhook_updates_validator(SECRET, wa_body.encode(), wa_sig)
+assert not webhook_updates_validator(WRONG, wa_body.encode(), wa_sig)
+write(preset="whatsapp", secret=SECRET, headers={"X-Hub-Signature-256": wa_sig}, body=wa_body, expected_event_id=None,
+      note="the app secret is the key; community package, Meta publishes no WhatsApp webhook verifier",
+      sdk=sdk("pywa", "accepted by pywa.utils.webhook_updates_validator, rejected under wrong_secret (community package)"))
 
 print(len(written), "vectors written by SDKs:", ", ".join(written))
