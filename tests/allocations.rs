@@ -133,7 +133,7 @@ fn a_delivered_request_allocates_a_bounded_number_of_times() {
 
 /// Bound on allocations per request through the sidecar, end to end: the layer's, plus
 /// hyper's server and client sides and the forwarder.
-const SIDECAR_BOUND: u64 = 80;
+const SIDECAR_BOUND: u64 = 50;
 
 #[test]
 fn a_request_through_the_sidecar_allocates_a_bounded_number_of_times() {

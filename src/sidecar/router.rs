@@ -11,7 +11,6 @@ use hyper::body::Incoming;
 use ipnet::IpNet;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
 use tower_service::Service;
 
 /// What one route's stack answers.
@@ -70,17 +69,14 @@ impl Router {
         let client = client_addr(&self.trusted_proxies, peer, request.headers()).over_tls(tls);
         request.extensions_mut().insert(client);
         let mut service = service.clone();
-        let started = Instant::now();
         let result = match &mut service {
             RouteService::Direct(service) => service.call(request).await,
             RouteService::Queued(service) => service.call(request).await,
         };
-        let response = match result {
+        match result {
             Ok(response) => response,
             Err(never) => match never {},
-        };
-        tracing::trace!(took = ?started.elapsed(), "answered");
-        response
+        }
     }
 }
 

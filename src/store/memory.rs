@@ -111,10 +111,13 @@ impl MemoryStore {
         // Under the shard's lock, so a commit (which writes the cache before it removes its
         // claim) is seen either as in flight or as delivered, never as neither.
         let mut claims = self.shard(digest);
-        if self
-            .delivered
-            .get(&digest)
-            .is_some_and(|until| until > self.deadline(now))
+        // `contains_key` first: a new id (the common case) then costs moka no read record;
+        // a remembered one is read (and so refreshed in the LRU order) as before.
+        if self.delivered.contains_key(&digest)
+            && self
+                .delivered
+                .get(&digest)
+                .is_some_and(|until| until > self.deadline(now))
         {
             return Claim::Delivered;
         }
