@@ -1058,6 +1058,13 @@ impl Scheme {
 
     /// `jwt-es256`: the claim carrying the hex SHA-256 of the raw body; `None` for other
     /// algorithms.
+    ///
+    /// ```
+    /// use hookgate::core::Provider;
+    /// let plaid = Provider::named("plaid").unwrap().scheme();
+    /// assert_eq!(plaid.body_digest_claim(), Some("request_body_sha256"));
+    /// assert_eq!(Provider::Stripe.scheme().body_digest_claim(), None);
+    /// ```
     pub fn body_digest_claim(&self) -> Option<&str> {
         self.body_digest_claim.as_deref()
     }
@@ -1247,7 +1254,21 @@ impl SchemeBuilder {
     }
 
     /// `jwt-es256`: the NumericDate claim (unix seconds) checked against the tolerance
-    /// (Plaid: `iat`); see [`body_digest_claim`](Self::body_digest_claim).
+    /// (Plaid: `iat`); see [`body_digest_claim`](Self::body_digest_claim). A token without
+    /// it is refused.
+    ///
+    /// ```
+    /// use hookgate::core::scheme::{Algorithm, Scheme, TimestampSource};
+    /// let scheme = Scheme::builder("X-Jwt")
+    ///     .algorithm(Algorithm::JwtEs256)
+    ///     .body_digest_claim("body_sha256")
+    ///     .timestamp_claim("iat")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(scheme.timestamp(), &TimestampSource::Claim("iat".into()));
+    /// // A claim is a JWT's: other algorithms refuse it.
+    /// assert!(Scheme::builder("X-Sig").timestamp_claim("iat").build().is_err());
+    /// ```
     pub fn timestamp_claim(mut self, claim: impl Into<String>) -> Self {
         self.timestamp_claim = Some(claim.into());
         self
