@@ -195,7 +195,10 @@ pub(crate) fn verify<'k>(
     body: &[u8],
 ) -> Result<Envelope, Rejection> {
     let invalid = || Rejection::InvalidSignature;
-    let message: Message = serde_json::from_slice(body).map_err(|_| invalid())?;
+    // UTF-8 first: serde_json skips the members it ignores without checking their bytes, and
+    // a body that is not JSON to every reader must not pass as a verified message.
+    let text = std::str::from_utf8(body).map_err(|_| invalid())?;
+    let message: Message = serde_json::from_str(text).map_err(|_| invalid())?;
     let algorithm: &dyn VerificationAlgorithm = match message.signature_version.as_str() {
         "1" => &RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
         "2" => &RSA_PKCS1_2048_8192_SHA256,
@@ -205,7 +208,7 @@ pub(crate) fn verify<'k>(
         return Err(invalid());
     }
     let signature = STANDARD
-        .decode(message.signature.trim())
+        .decode(&message.signature)
         .ok()
         .filter(|s| (256..=1024).contains(&s.len()))
         .ok_or_else(invalid)?;
@@ -370,6 +373,15 @@ mod tests {
     #[test]
     fn malformed_messages_are_refused() {
         let good = messages()["notification_v2"].as_str().unwrap().to_owned();
+        // Bytes that are not UTF-8 in an unsigned member: not JSON to a strict reader.
+        let mut bytes = good.clone().into_bytes();
+        let at = good.find("?Action=Unsubscribe").unwrap();
+        bytes[at] = 0x80;
+        let key = SigningKey::new(CERT.as_bytes()).unwrap();
+        assert_eq!(
+            verify(&scheme(), std::iter::once(&key), &bytes),
+            Err(Rejection::InvalidSignature)
+        );
         // The same signed field twice: which one a reader takes is unclear.
         let twice = good.replacen("{", r#"{"Message":"other","#, 1);
         assert_eq!(check(CERT, &twice), Err(Rejection::InvalidSignature));
