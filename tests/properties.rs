@@ -7,6 +7,8 @@
 //! - signed-content templates parse without panicking and print back to what they parse from;
 //! - the streaming event-id reader never panics, and agrees with a full `serde_json::Value`
 //!   lookup, numbers by their exact text;
+//! - the JWT (`plaid`) and SNS message parsers never panic; a changed Plaid token or body never
+//!   verifies, and a changed SNS message verifies only when every signed value is unchanged;
 //! - the TOML configuration never panics and places its errors inside the text.
 //!
 //! Each property runs `ProptestConfig::default()` cases (256, or `PROPTEST_CASES`): a long sweep
@@ -581,6 +583,137 @@ proptest! {
                 }
                 (other, _) => prop_assert!(false, "full parse found {:?} at {}", other, pointer),
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Envelopes (`jwt-es256`, `aws-sns`): the JWT and SNS parsers never panic, and a change to a
+// signed request is refused unless it leaves every signed value as it was.
+// ---------------------------------------------------------------------------------------------
+
+/// A preset's vector file and a verifier of its secret.
+struct Envelope {
+    vector: Value,
+    verifier: Verifier,
+}
+
+fn envelope(name: &str) -> Envelope {
+    let path = format!(
+        "{}/tests/vectors/presets/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let vector: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let verifier = Verifier::builder()
+        .provider(Provider::named(name).unwrap())
+        .secret(vector["secret"].as_str().unwrap())
+        .build()
+        .unwrap();
+    Envelope { vector, verifier }
+}
+
+static PLAID: LazyLock<Envelope> = LazyLock::new(|| envelope("plaid"));
+static SNS: LazyLock<Envelope> = LazyLock::new(|| envelope("sns"));
+
+impl Envelope {
+    fn body(&self) -> &str {
+        self.vector["body"].as_str().unwrap()
+    }
+
+    fn token(&self) -> &str {
+        self.vector["headers"]["Plaid-Verification"]
+            .as_str()
+            .unwrap()
+    }
+
+    fn verify(&self, token: Option<&[u8]>, body: &[u8]) -> Result<(), Rejection> {
+        let mut headers = HeaderMap::new();
+        if let Some(token) = token {
+            match HeaderValue::from_bytes(token) {
+                Ok(value) => headers.insert("plaid-verification", value),
+                Err(_) => return Err(Rejection::InvalidSignature),
+            };
+        }
+        let now = UNIX_EPOCH + Duration::from_secs(self.vector["now"].as_u64().unwrap());
+        self.verifier.verify(&headers, body, now).map(|_| ())
+    }
+}
+
+/// Text shaped like a JWT: three base64url-ish segments, or anything.
+fn jwt_text() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        vec(any::<u8>(), 0..128),
+        "[A-Za-z0-9_=-]{0,60}\\.[A-Za-z0-9_=-]{0,200}\\.[A-Za-z0-9_=-]{0,90}"
+            .prop_map(String::into_bytes),
+        vec(json(), 2..3).prop_map(|parts| {
+            let b64 =
+                |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+            format!("{}.{}.{}", b64(&parts[0]), b64(&parts[1]), "A".repeat(86)).into_bytes()
+        }),
+    ]
+}
+
+/// The values SNS signs, its version and the signature, as a JSON reader sees them
+/// (`SigningCertURL` is not signed: it is only checked for its shape).
+fn sns_signed_values(body: &[u8]) -> Option<Vec<Value>> {
+    let message: Value = serde_json::from_slice(body).ok()?;
+    Some(
+        [
+            "Type",
+            "MessageId",
+            "Message",
+            "Subject",
+            "Timestamp",
+            "TopicArn",
+            "SubscribeURL",
+            "Token",
+            "SignatureVersion",
+            "Signature",
+        ]
+        .iter()
+        .map(|key| message.get(*key).cloned().unwrap_or(Value::Null))
+        .collect(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::default())]
+
+    #[test]
+    fn envelope_parsers_never_panic(
+        token in jwt_text(),
+        body in prop_oneof![vec(any::<u8>(), 0..1024), json().prop_map(|v| v.to_string().into_bytes())],
+    ) {
+        for result in [PLAID.verify(Some(&token), &body), SNS.verify(None, &body)] {
+            if let Err(rejection) = result {
+                prop_assert_eq!(rejection.status(), 401, "{:?}", rejection);
+            } else {
+                prop_assert!(false, "random input verified");
+            }
+        }
+    }
+
+    #[test]
+    fn a_changed_plaid_token_or_body_is_refused(at in any::<Index>(), byte in any::<u8>(), in_body in any::<bool>()) {
+        let (mut token, mut body) = (PLAID.token().as_bytes().to_vec(), PLAID.body().as_bytes().to_vec());
+        let target = if in_body { &mut body } else { &mut token };
+        let i = at.index(target.len());
+        prop_assume!(target[i] != byte);
+        target[i] = byte;
+        prop_assert!(PLAID.verify(Some(&token), &body).is_err());
+    }
+
+    #[test]
+    fn a_changed_sns_message_verifies_only_if_its_signed_values_are_unchanged(
+        at in any::<Index>(),
+        byte in any::<u8>(),
+    ) {
+        let mut body = SNS.body().as_bytes().to_vec();
+        let i = at.index(body.len());
+        prop_assume!(body[i] != byte);
+        body[i] = byte;
+        if SNS.verify(None, &body).is_ok() {
+            prop_assert_eq!(sns_signed_values(&body), sns_signed_values(SNS.body().as_bytes()));
         }
     }
 }

@@ -78,6 +78,14 @@ pub enum KeyError {
         /// The encodings accepted.
         expected: &'static str,
     },
+    /// A `jwt-es256` secret that is JWK text but not a usable ES256 public key (the reason
+    /// says which member is wrong; it never quotes the key).
+    #[error("the secret is not a usable ES256 JWK: {0}")]
+    Jwk(&'static str),
+    /// An `aws-sns` secret must be the signing certificate (PEM) with an RSA key of 2048 to
+    /// 8192 bits.
+    #[error("the secret is not an SNS signing certificate: {0}")]
+    Certificate(&'static str),
 }
 
 /// The keyed HMAC state of one secret; cloned for each request instead of re-keying.
@@ -95,6 +103,8 @@ pub(crate) enum Key {
     Ed25519(ed25519_dalek::VerifyingKey),
     P256(p256::ecdsa::VerifyingKey),
     Token(Vec<u8>),
+    Jwt(super::jwt::JwtKey),
+    SnsCertificate(super::sns::SigningKey),
 }
 
 impl Key {
@@ -111,6 +121,8 @@ impl Key {
             Algorithm::Ed25519 => ed25519_key(raw).map(Key::Ed25519),
             Algorithm::EcdsaP256 => p256_key(raw).map(Key::P256),
             Algorithm::Token => Ok(Key::Token(raw.to_vec())),
+            Algorithm::JwtEs256 => super::jwt::JwtKey::new(raw).map(Key::Jwt),
+            Algorithm::AwsSns => super::sns::SigningKey::new(raw).map(Key::SnsCertificate),
             _ => MacState::new(algorithm, encoding, secret).map(Key::Hmac),
         }
     }
@@ -174,7 +186,7 @@ fn private_block(raw: &[u8]) -> &[u8] {
 }
 
 /// The bytes of a PEM block, or of a hex or base64 text (standard or URL-safe).
-fn key_bytes(raw: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn key_bytes(raw: &[u8]) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     let text = std::str::from_utf8(raw).ok()?.trim();
     if text.starts_with("-----BEGIN") {
@@ -267,7 +279,7 @@ fn p256_signing_key(raw: &[u8]) -> Result<p256::ecdsa::SigningKey, KeyError> {
     Err(error)
 }
 
-fn p256_key(raw: &[u8]) -> Result<p256::ecdsa::VerifyingKey, KeyError> {
+pub(crate) fn p256_key(raw: &[u8]) -> Result<p256::ecdsa::VerifyingKey, KeyError> {
     use p256::pkcs8::DecodePublicKey;
     let error = KeyError::PublicKey("ECDSA P-256");
     let bytes = key_bytes(raw).ok_or(error.clone())?;

@@ -6,12 +6,14 @@
 mod builder;
 pub mod challenge;
 pub mod event_id;
+mod jwt;
 mod key;
 mod name;
 pub mod presets;
 mod rejection;
 pub mod scheme;
 mod sign;
+mod sns;
 mod verify;
 
 pub use builder::VerifierBuilder;

@@ -30,20 +30,40 @@ pub enum Algorithm {
     /// No signature: the header carries a shared token, compared with each secret in
     /// constant time (GitLab `X-Gitlab-Token`, basic auth).
     Token,
+    /// The header is a JWT (JWS compact form) signed with ES256 (Plaid): only `alg = ES256`
+    /// is accepted, the token's `kid` picks the key, a claim
+    /// ([`SchemeBuilder::body_digest_claim`]) carries the hex SHA-256 of the raw body, and
+    /// another ([`SchemeBuilder::timestamp_claim`]) the issue time. Secrets are the sender's
+    /// P-256 public keys, as JWK JSON text or as for `ecdsa-p256`.
+    JwtEs256,
+    /// AWS SNS: RSA PKCS#1 v1.5 over SNS's canonical string of the message's fields
+    /// (`{sns}`), SHA1 or SHA256 as the message's `SignatureVersion` says. Secrets are the
+    /// signing certificates (PEM); hookgate never fetches `SigningCertURL`.
+    AwsSns,
 }
 
 impl Algorithm {
     /// Every name `parse` accepts.
-    pub const NAMES: &'static [&'static str] =
-        &["sha1", "sha256", "sha512", "ed25519", "ecdsa-p256", "token"];
+    pub const NAMES: &'static [&'static str] = &[
+        "sha1",
+        "sha256",
+        "sha512",
+        "ed25519",
+        "ecdsa-p256",
+        "token",
+        "jwt-es256",
+        "aws-sns",
+    ];
 
-    const ALL: [Algorithm; 6] = [
+    const ALL: [Algorithm; 8] = [
         Algorithm::Sha1,
         Algorithm::Sha256,
         Algorithm::Sha512,
         Algorithm::Ed25519,
         Algorithm::EcdsaP256,
         Algorithm::Token,
+        Algorithm::JwtEs256,
+        Algorithm::AwsSns,
     ];
 
     /// The name in configuration files.
@@ -55,6 +75,8 @@ impl Algorithm {
             Algorithm::Ed25519 => "ed25519",
             Algorithm::EcdsaP256 => "ecdsa-p256",
             Algorithm::Token => "token",
+            Algorithm::JwtEs256 => "jwt-es256",
+            Algorithm::AwsSns => "aws-sns",
         }
     }
 
@@ -64,14 +86,16 @@ impl Algorithm {
     }
 
     /// Length of a signature in bytes, when fixed (HMACs and Ed25519); `None` for ECDSA
-    /// (DER is variable) and tokens.
+    /// (DER is variable), tokens, JWTs and SNS (RSA, the key's size).
     pub fn output_len(self) -> Option<usize> {
         match self {
             Algorithm::Sha1 => Some(20),
             Algorithm::Sha256 => Some(32),
             Algorithm::Sha512 => Some(64),
             Algorithm::Ed25519 => Some(64),
-            Algorithm::EcdsaP256 | Algorithm::Token => None,
+            Algorithm::EcdsaP256 | Algorithm::Token | Algorithm::JwtEs256 | Algorithm::AwsSns => {
+                None
+            }
         }
     }
 
@@ -83,9 +107,12 @@ impl Algorithm {
         )
     }
 
-    /// Whether the secrets are public keys.
+    /// Whether the secrets are public keys (or certificates).
     pub fn is_public_key(self) -> bool {
-        matches!(self, Algorithm::Ed25519 | Algorithm::EcdsaP256)
+        matches!(
+            self,
+            Algorithm::Ed25519 | Algorithm::EcdsaP256 | Algorithm::JwtEs256 | Algorithm::AwsSns
+        )
     }
 }
 
@@ -233,6 +260,11 @@ pub enum PayloadPart {
     /// The form parameters of an `application/x-www-form-urlencoded` body, sorted by name,
     /// each written as name then value (Twilio, Mandrill).
     Form,
+    /// AWS SNS's canonical string of a JSON message (`{sns}`): `Key\nValue\n` for
+    /// `Message`, `MessageId`, `Subject` (when present), `Timestamp`, `TopicArn`, `Type` of a
+    /// notification, or `Message`, `MessageId`, `SubscribeURL`, `Timestamp`, `Token`,
+    /// `TopicArn`, `Type` of a (un)subscription confirmation. Only with `algorithm = "aws-sns"`.
+    AwsSns,
 }
 
 /// The content the signature is computed over, such as `{timestamp}.{body}`.
@@ -258,7 +290,7 @@ pub struct SignedPayload {
 #[non_exhaustive]
 pub enum TemplateError {
     /// A `{…}` placeholder that is not one of the documented ones.
-    #[error("unknown placeholder `{{{0}}}` (expected {{body}}, {{timestamp}}, {{id}}, {{method}}, {{url}}, {{path}}, {{form}}, {{header:Name}} or {{json:/pointer}})")]
+    #[error("unknown placeholder `{{{0}}}` (expected {{body}}, {{timestamp}}, {{id}}, {{method}}, {{url}}, {{path}}, {{form}}, {{sns}}, {{header:Name}} or {{json:/pointer}})")]
     UnknownPlaceholder(String),
     /// A `{` without its `}`.
     #[error("unclosed `{{` in signed_payload")]
@@ -305,6 +337,7 @@ impl SignedPayload {
                         "url" => PayloadPart::Url,
                         "path" => PayloadPart::Path,
                         "form" => PayloadPart::Form,
+                        "sns" => PayloadPart::AwsSns,
                         other => {
                             if let Some(header) = other.strip_prefix("header:") {
                                 PayloadPart::Header(
@@ -330,9 +363,12 @@ impl SignedPayload {
             }
         }
         let bodies = parts.iter().filter(|p| **p == PayloadPart::Body).count();
-        let fields = parts
-            .iter()
-            .any(|p| matches!(p, PayloadPart::Form | PayloadPart::Json(_)));
+        let fields = parts.iter().any(|p| {
+            matches!(
+                p,
+                PayloadPart::Form | PayloadPart::Json(_) | PayloadPart::AwsSns
+            )
+        });
         if bodies > 1 || (bodies == 0 && !fields) {
             return Err(TemplateError::BodyCount);
         }
@@ -386,6 +422,7 @@ impl fmt::Display for SignedPayload {
                 PayloadPart::Url => f.write_str("{url}")?,
                 PayloadPart::Path => f.write_str("{path}")?,
                 PayloadPart::Form => f.write_str("{form}")?,
+                PayloadPart::AwsSns => f.write_str("{sns}")?,
                 PayloadPart::Header(name) => write!(f, "{{header:{name}}}")?,
                 PayloadPart::Json(pointer) => write!(f, "{{json:{pointer}}}")?,
             }
@@ -414,6 +451,8 @@ pub enum TimestampSource {
     SignatureHeader,
     /// A field of the JSON body (Mailgun `/signature/timestamp`, Linear `/webhookTimestamp`).
     Json(JsonPointer),
+    /// A NumericDate claim of a `jwt-es256` token (Plaid's `iat`).
+    Claim(String),
 }
 
 /// How a timestamp is written.
@@ -734,6 +773,9 @@ pub struct Scheme {
     pub(crate) id_headers: Option<HeaderNames>,
     /// How a secret becomes the key.
     pub(crate) key_encoding: KeyEncoding,
+    /// `jwt-es256`: the claim carrying the hex SHA-256 of the raw body (checked by
+    /// `validate`: always `Some` for `jwt-es256`, `None` otherwise).
+    pub(crate) body_digest_claim: Option<String>,
 }
 
 /// A scheme whose parts are invalid or contradict each other.
@@ -844,11 +886,19 @@ impl Scheme {
     /// Checks that the parts of the scheme agree with each other. Every scheme that can be
     /// had (a preset, or [`SchemeBuilder::build`]) passes; the verifier checks again anyway.
     pub fn validate(&self) -> Result<(), SchemeError> {
+        self.validate_asymmetric_envelopes()?;
         let has_timestamp = !matches!(self.timestamp, TimestampSource::None);
         let token = self.algorithm == Algorithm::Token;
-        // A timestamp inside a signed body is signed too.
-        let body_timestamp =
-            matches!(self.timestamp, TimestampSource::Json(_)) && self.signed_payload.uses_body();
+        // A timestamp inside a signed body is signed too; so is a JWT claim (checked above to
+        // belong to a `jwt-es256` scheme) and the `Timestamp` field of an SNS message.
+        let body_timestamp = match &self.timestamp {
+            TimestampSource::Json(pointer) => {
+                self.signed_payload.uses_body()
+                    || (self.algorithm == Algorithm::AwsSns && pointer.as_str() == "/Timestamp")
+            }
+            TimestampSource::Claim(_) => true,
+            _ => false,
+        };
         if !token && self.signed_payload.uses_timestamp() != has_timestamp && !body_timestamp {
             return Err(SchemeError::TimestampMismatch);
         }
@@ -882,6 +932,97 @@ impl Scheme {
                 field: "key_encoding",
                 message: "key_encoding is for HMAC schemes".into(),
             });
+        }
+        Ok(())
+    }
+
+    /// The rules of the two schemes whose signature is an envelope around the content
+    /// (`jwt-es256`, `aws-sns`): each fixes what is signed, and their keys are theirs alone.
+    fn validate_asymmetric_envelopes(&self) -> Result<(), SchemeError> {
+        let invalid = |field: &'static str, message: &str| {
+            Err(SchemeError::Invalid {
+                field,
+                message: message.into(),
+            })
+        };
+        let jwt = self.algorithm == Algorithm::JwtEs256;
+        let sns = self.algorithm == Algorithm::AwsSns;
+        if !jwt && self.body_digest_claim.is_some() {
+            return invalid("body_digest_claim", "is for algorithm = \"jwt-es256\"");
+        }
+        if !jwt && matches!(self.timestamp, TimestampSource::Claim(_)) {
+            return invalid("timestamp_claim", "is for algorithm = \"jwt-es256\"");
+        }
+        let sns_payload = self.signed_payload.parts() == [PayloadPart::AwsSns];
+        if !sns && self.signed_payload.parts().contains(&PayloadPart::AwsSns) {
+            return invalid("signed_payload", "{sns} is for algorithm = \"aws-sns\"");
+        }
+        if jwt {
+            if !matches!(self.signature, SignatureLocation::Headers(_)) {
+                return invalid("signature_json", "a jwt-es256 token is read from a header");
+            }
+            if !matches!(self.format, SignatureFormat::Plain { .. }) {
+                return invalid(
+                    "format",
+                    "a jwt-es256 header holds one token (format = \"plain\")",
+                );
+            }
+            if self.encoding != Encoding::Base64Url {
+                return invalid("encoding", "a JWT is base64url (the default for jwt-es256)");
+            }
+            if self.body_digest_claim.is_none() {
+                return invalid(
+                    "body_digest_claim",
+                    "jwt-es256 needs the claim that carries the SHA-256 of the body: a token that does not cover the body proves nothing about it",
+                );
+            }
+            if self.signed_payload != SignedPayload::body() {
+                return invalid(
+                    "signed_payload",
+                    "a JWT signs its claims; the body is covered by body_digest_claim",
+                );
+            }
+            if !matches!(
+                self.timestamp,
+                TimestampSource::None | TimestampSource::Claim(_)
+            ) {
+                return invalid(
+                    "timestamp_claim",
+                    "a jwt-es256 timestamp is a claim of the token (timestamp_claim)",
+                );
+            }
+        }
+        if sns {
+            if !matches!(&self.signature, SignatureLocation::Json(p) if p.as_str() == "/Signature")
+            {
+                return invalid(
+                    "signature_json",
+                    "aws-sns reads signature_json = \"/Signature\"",
+                );
+            }
+            if self.format != (SignatureFormat::Plain { prefix: None }) {
+                return invalid(
+                    "format",
+                    "an SNS signature is plain base64, without a prefix",
+                );
+            }
+            if self.encoding != Encoding::Base64 {
+                return invalid(
+                    "encoding",
+                    "an SNS signature is base64 (the default for aws-sns)",
+                );
+            }
+            if !sns_payload {
+                return invalid("signed_payload", "aws-sns signs \"{sns}\" (the default)");
+            }
+            if !matches!(&self.timestamp, TimestampSource::None)
+                && !matches!(&self.timestamp, TimestampSource::Json(p) if p.as_str() == "/Timestamp")
+            {
+                return invalid(
+                    "timestamp_json",
+                    "the signed timestamp of an SNS message is timestamp_json = \"/Timestamp\"",
+                );
+            }
         }
         Ok(())
     }
@@ -943,6 +1084,19 @@ impl Scheme {
         self.key_encoding
     }
 
+    /// `jwt-es256`: the claim carrying the hex SHA-256 of the raw body; `None` for other
+    /// algorithms.
+    ///
+    /// ```
+    /// use hookgate::core::Provider;
+    /// let plaid = Provider::named("plaid").unwrap().scheme();
+    /// assert_eq!(plaid.body_digest_claim(), Some("request_body_sha256"));
+    /// assert_eq!(Provider::Stripe.scheme().body_digest_claim(), None);
+    /// ```
+    pub fn body_digest_claim(&self) -> Option<&str> {
+        self.body_digest_claim.as_deref()
+    }
+
     /// Whether requests under this scheme carry a signed timestamp.
     pub fn signs_timestamp(&self) -> bool {
         !matches!(self.timestamp, TimestampSource::None)
@@ -950,19 +1104,26 @@ impl Scheme {
 
     /// Whether [`sign_message`](crate::core::sign_message) can produce this scheme's requests
     /// (given the private key of a public-key scheme, and the request head of a scheme that
-    /// signs the method or URL). Only a scheme whose signature is a field of the body it signs
-    /// cannot be signed: no request can carry a valid signature.
+    /// signs the method or URL). Not signed: a scheme whose signature is a field of the body
+    /// it signs (no request can carry a valid signature), and JWT (`jwt-es256`) and AWS SNS
+    /// (`aws-sns`) requests, which hookgate verifies but does not produce.
     ///
     /// ```
     /// use hookgate::core::{scheme::Scheme, Provider};
     /// assert!(Provider::Twilio.scheme().can_sign() && Provider::Discord.scheme().can_sign());
     /// let circular = Scheme::builder_json("/sig").build().unwrap(); // signs {body}, sig inside
     /// assert!(!circular.can_sign());
+    /// assert!(!Provider::named("plaid").unwrap().scheme().can_sign());
     /// ```
     pub fn can_sign(&self) -> bool {
-        self.algorithm == Algorithm::Token
-            || !(matches!(self.signature, SignatureLocation::Json(_))
-                && self.signed_payload.uses_body())
+        match self.algorithm {
+            Algorithm::Token => true,
+            Algorithm::JwtEs256 | Algorithm::AwsSns => false,
+            _ => {
+                !(matches!(self.signature, SignatureLocation::Json(_))
+                    && self.signed_payload.uses_body())
+            }
+        }
     }
 }
 
@@ -995,6 +1156,8 @@ pub struct SchemeBuilder {
     versioned: Option<String>,
     id_headers: Vec<String>,
     key_encoding: KeyEncoding,
+    body_digest_claim: Option<String>,
+    timestamp_claim: Option<String>,
 }
 
 impl SchemeBuilder {
@@ -1014,6 +1177,8 @@ impl SchemeBuilder {
             versioned: None,
             id_headers: Vec::new(),
             key_encoding: KeyEncoding::Raw,
+            body_digest_claim: None,
+            timestamp_claim: None,
         }
     }
 
@@ -1100,6 +1265,48 @@ impl SchemeBuilder {
         self
     }
 
+    /// `jwt-es256`: the claim of the token that carries the hex SHA-256 of the raw body
+    /// (Plaid: `request_body_sha256`); required, so that the token covers the body.
+    ///
+    /// ```
+    /// use hookgate::core::scheme::{Algorithm, Scheme};
+    /// let plaid = Scheme::builder("Plaid-Verification")
+    ///     .algorithm(Algorithm::JwtEs256)
+    ///     .body_digest_claim("request_body_sha256")
+    ///     .timestamp_claim("iat")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(plaid.body_digest_claim(), Some("request_body_sha256"));
+    /// assert!(plaid.signs_timestamp());
+    /// // Without the digest claim the token says nothing about the body: refused.
+    /// assert!(Scheme::builder("X-Jwt").algorithm(Algorithm::JwtEs256).build().is_err());
+    /// ```
+    pub fn body_digest_claim(mut self, claim: impl Into<String>) -> Self {
+        self.body_digest_claim = Some(claim.into());
+        self
+    }
+
+    /// `jwt-es256`: the NumericDate claim (unix seconds) checked against the tolerance
+    /// (Plaid: `iat`); see [`body_digest_claim`](Self::body_digest_claim). A token without
+    /// it is refused.
+    ///
+    /// ```
+    /// use hookgate::core::scheme::{Algorithm, Scheme, TimestampSource};
+    /// let scheme = Scheme::builder("X-Jwt")
+    ///     .algorithm(Algorithm::JwtEs256)
+    ///     .body_digest_claim("body_sha256")
+    ///     .timestamp_claim("iat")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(scheme.timestamp(), &TimestampSource::Claim("iat".into()));
+    /// // A claim is a JWT's: other algorithms refuse it.
+    /// assert!(Scheme::builder("X-Sig").timestamp_claim("iat").build().is_err());
+    /// ```
+    pub fn timestamp_claim(mut self, claim: impl Into<String>) -> Self {
+        self.timestamp_claim = Some(claim.into());
+        self
+    }
+
     /// Checks and builds the scheme.
     pub fn build(self) -> Result<Scheme, SchemeError> {
         fn names(field: &'static str, list: &[String]) -> Result<Option<HeaderNames>, SchemeError> {
@@ -1122,6 +1329,9 @@ impl SchemeBuilder {
         }
         let signed_payload = match &self.signed_payload {
             Some(template) => SignedPayload::parse(template)?,
+            None if self.algorithm == Algorithm::AwsSns => SignedPayload {
+                parts: vec![PayloadPart::AwsSns],
+            },
             None => SignedPayload::body(),
         };
         let signature = match (&self.signature_json, names("header", &self.headers)?) {
@@ -1140,6 +1350,23 @@ impl SchemeBuilder {
             &self.timestamp_json,
             &self.key_value,
         ) {
+            _ if self.timestamp_claim.is_some() => {
+                if !self.timestamp_headers.is_empty() || self.timestamp_json.is_some() {
+                    return Err(SchemeError::Invalid {
+                        field: "timestamp_claim",
+                        message: "set one of timestamp_header, timestamp_json, timestamp_claim"
+                            .into(),
+                    });
+                }
+                let claim = self.timestamp_claim.clone().unwrap_or_default();
+                if claim.is_empty() {
+                    return Err(SchemeError::Invalid {
+                        field: "timestamp_claim",
+                        message: "a claim name is not empty".into(),
+                    });
+                }
+                TimestampSource::Claim(claim)
+            }
             (Some(_), Some(_), _) => {
                 return Err(SchemeError::Invalid {
                     field: "timestamp_json",
@@ -1177,13 +1404,18 @@ impl SchemeBuilder {
                 prefix: self.prefix,
             },
         };
-        let encoding = self
-            .encoding
-            .unwrap_or(if self.algorithm == Algorithm::Token {
-                Encoding::Text
-            } else {
-                Encoding::Hex
+        let encoding = self.encoding.unwrap_or(match self.algorithm {
+            Algorithm::Token => Encoding::Text,
+            Algorithm::JwtEs256 => Encoding::Base64Url,
+            Algorithm::AwsSns => Encoding::Base64,
+            _ => Encoding::Hex,
+        });
+        if self.body_digest_claim.as_deref() == Some("") {
+            return Err(SchemeError::Invalid {
+                field: "body_digest_claim",
+                message: "a claim name is not empty".into(),
             });
+        }
         let scheme = Scheme {
             signature,
             algorithm: self.algorithm,
@@ -1194,6 +1426,7 @@ impl SchemeBuilder {
             timestamp_format: self.timestamp_format,
             id_headers: names("id_header", &self.id_headers)?,
             key_encoding: self.key_encoding,
+            body_digest_claim: self.body_digest_claim,
         };
         scheme.validate()?;
         Ok(scheme)
@@ -1242,7 +1475,8 @@ pub struct SchemeTable {
     pub header: Option<OneOrMany>,
     /// Or: the JSON pointer of the signature in the body.
     pub signature_json: Option<String>,
-    /// `sha1`, `sha256` (default), `sha512`, `ed25519`, `ecdsa-p256`, `token`.
+    /// `sha1`, `sha256` (default), `sha512`, `ed25519`, `ecdsa-p256`, `token`, `jwt-es256`,
+    /// `aws-sns`.
     pub algorithm: Option<String>,
     /// `hex` (default), `base64`, `base64url`, `text` (tokens).
     pub encoding: Option<String>,
@@ -1270,6 +1504,10 @@ pub struct SchemeTable {
     pub version: Option<String>,
     /// `raw` (default), `whsec`, `base64`, `hex`: how an HMAC secret becomes the key.
     pub key_encoding: Option<String>,
+    /// `jwt-es256`: the claim carrying the hex SHA-256 of the body.
+    pub body_digest_claim: Option<String>,
+    /// `jwt-es256`: the NumericDate claim checked against the tolerance (`iat`).
+    pub timestamp_claim: Option<String>,
 }
 
 impl SchemeTable {
@@ -1324,6 +1562,12 @@ impl SchemeTable {
         }
         if let Some(v) = t.key_encoding {
             builder = builder.key_encoding(v.parse()?);
+        }
+        if let Some(v) = t.body_digest_claim {
+            builder = builder.body_digest_claim(v);
+        }
+        if let Some(v) = t.timestamp_claim {
+            builder = builder.timestamp_claim(v);
         }
         let kv_only = [
             ("timestamp_key", t.timestamp_key.is_some()),
@@ -1401,6 +1645,69 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(kv.timestamp, TimestampSource::SignatureHeader);
+    }
+
+    #[test]
+    fn envelope_algorithms_fix_what_they_sign() {
+        let table = |text: &str| toml::from_str::<SchemeTable>(text).unwrap().build();
+        let field = |text: &str| table(text).unwrap_err().field();
+        let jwt = r#"header = "X-Jwt"
+algorithm = "jwt-es256"
+body_digest_claim = "body_sha256"
+"#;
+        let scheme = table(&format!("{jwt}timestamp_claim = \"iat\"")).unwrap();
+        assert_eq!(scheme.encoding(), Encoding::Base64Url);
+        assert_eq!(scheme.timestamp(), &TimestampSource::Claim("iat".into()));
+        for (extra, key) in [
+            ("", Some("body_digest_claim")),
+            (
+                "signed_payload = \"{timestamp}.{body}\"\ntimestamp_header = \"x-t\"",
+                Some("signed_payload"),
+            ),
+            ("encoding = \"hex\"", Some("encoding")),
+            (
+                "timestamp_header = \"x-t\"\ntimestamp_claim = \"iat\"",
+                Some("timestamp_claim"),
+            ),
+            ("format = \"kv\"", Some("format")),
+        ] {
+            let text = if extra.is_empty() {
+                "header = \"X-Jwt\"\nalgorithm = \"jwt-es256\"".to_owned()
+            } else {
+                format!("{jwt}{extra}")
+            };
+            assert_eq!(field(&text), key, "{text}");
+        }
+        // The claims and {sns} belong to their algorithms.
+        assert_eq!(
+            field("header = \"X\"\nbody_digest_claim = \"d\""),
+            Some("body_digest_claim")
+        );
+        assert_eq!(
+            field("header = \"X\"\ntimestamp_claim = \"iat\""),
+            Some("timestamp_claim")
+        );
+        assert_eq!(
+            field("signature_json = \"/Signature\"\nsigned_payload = \"{sns}\""),
+            Some("signed_payload")
+        );
+        let sns = "signature_json = \"/Signature\"\nalgorithm = \"aws-sns\"\n";
+        let scheme = table(sns).unwrap();
+        assert_eq!(scheme.signed_payload().to_string(), "{sns}");
+        assert!(!scheme.signed_payload().uses_body());
+        assert_eq!(
+            field("header = \"X\"\nalgorithm = \"aws-sns\""),
+            Some("signature_json")
+        );
+        assert_eq!(
+            field(&format!("{sns}timestamp_json = \"/Other\"")),
+            Some("timestamp_json")
+        );
+        assert_eq!(
+            field(&format!("{sns}signed_payload = \"{{body}}\"")),
+            Some("signed_payload")
+        );
+        assert_eq!(field(&format!("{sns}encoding = \"hex\"")), Some("encoding"));
     }
 
     #[test]

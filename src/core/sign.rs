@@ -23,7 +23,7 @@ use super::event_id::JsonPointer;
 use super::key::{KeyError, SigningKey};
 use super::presets::Provider;
 use super::scheme::{
-    Encoding, PayloadPart, Scheme, SignatureFormat, SignatureLocation, TimestampFormat,
+    Algorithm, Encoding, PayloadPart, Scheme, SignatureFormat, SignatureLocation, TimestampFormat,
     TimestampSource,
 };
 use super::verify::{form_pairs, path_and_query, RequestHead};
@@ -223,6 +223,11 @@ fn sign_inner<'b>(
     body: &'b [u8],
     input: &SignInput<'_>,
 ) -> Result<(Headers, Cow<'b, [u8]>), SignError> {
+    if matches!(scheme.algorithm, Algorithm::JwtEs256 | Algorithm::AwsSns) {
+        return Err(SignError::Unsupported {
+            reason: "JWT (jwt-es256) and AWS SNS (aws-sns) requests are not produced by hookgate",
+        });
+    }
     if !scheme.can_sign() {
         return Err(SignError::Unsupported {
             reason:
@@ -367,6 +372,11 @@ impl Content<'_> {
         for part in self.scheme.signed_payload.parts() {
             match part {
                 PayloadPart::Literal(text) => out(text.as_bytes()),
+                PayloadPart::AwsSns => {
+                    return Err(SignError::Unsupported {
+                        reason: "AWS SNS requests are not produced by hookgate",
+                    })
+                }
                 PayloadPart::Body => out(self.body),
                 PayloadPart::Timestamp => out(self.timestamp.as_bytes()),
                 PayloadPart::Id => out(self.id.as_bytes()),

@@ -4,7 +4,8 @@ use super::event_id::{signature_digest_id, EventIdSpec};
 use super::key::{Key, KeyError, Secret};
 use super::rejection::Rejection;
 use super::scheme::{
-    Encoding, HeaderNames, PayloadPart, Scheme, SignatureFormat, SignatureLocation, TimestampSource,
+    Algorithm, Encoding, HeaderNames, PayloadPart, Scheme, SignatureFormat, SignatureLocation,
+    TimestampSource,
 };
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName, Method, Uri};
@@ -337,6 +338,26 @@ impl Verifier {
         now: SystemTime,
     ) -> Result<Verified, Rejection> {
         let scheme = &self.scheme;
+        match scheme.algorithm {
+            Algorithm::JwtEs256 => {
+                let token = self.jwt_header(headers)?;
+                let keys = self.keys.iter().filter_map(|key| match key {
+                    Key::Jwt(key) => Some(key),
+                    _ => None,
+                });
+                let envelope = super::jwt::verify(scheme, keys, token, body, unix_seconds(now))?;
+                return self.finish(envelope, headers, body, now);
+            }
+            Algorithm::AwsSns => {
+                let keys = self.keys.iter().filter_map(|key| match key {
+                    Key::SnsCertificate(key) => Some(key),
+                    _ => None,
+                });
+                let envelope = super::sns::verify(scheme, keys, body)?;
+                return self.finish(envelope, headers, body, now);
+            }
+            _ => {}
+        }
         let mut parsed = ParsedHeader {
             signatures: Signatures::new(scheme.algorithm.output_len()),
             timestamp: None,
@@ -375,6 +396,8 @@ impl Verifier {
             TimestampSource::Json(pointer) => Some(Cow::Owned(
                 pointer.read(body).ok_or(Rejection::InvalidSignature)?,
             )),
+            // Claims belong to `jwt-es256`, verified above.
+            TimestampSource::Claim(_) => return Err(Rejection::InvalidSignature),
         };
         let timestamp = match &timestamp_text {
             Some(text) => Some(
@@ -432,6 +455,8 @@ impl Verifier {
                             .is_ok_and(|sig| key.verify_strict(message, &sig).is_ok())
                     })
                 }
+                // Verified above, before the header is parsed.
+                Key::Jwt(_) | Key::SnsCertificate(_) => None,
                 Key::P256(key) => {
                     use p256::ecdsa::signature::Verifier as _;
                     let message = message.as_deref().unwrap_or_default();
@@ -467,6 +492,67 @@ impl Verifier {
             event_id,
             event_id_from_signature,
             timestamp,
+        })
+    }
+}
+
+/// What the envelope schemes (`jwt-es256`, `aws-sns`) verified: the signed timestamp and the
+/// signature bytes (in a canonical form: they name the delivery when the event has no id).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Envelope {
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) signature: Vec<u8>,
+}
+
+impl Verifier {
+    /// The token of a `jwt-es256` header: exactly one value, its prefix (if any) stripped.
+    fn jwt_header<'h>(&'h self, headers: &'h HeaderMap) -> Result<&'h str, Rejection> {
+        let SignatureLocation::Headers(names) = &self.scheme.signature else {
+            return Err(Rejection::InvalidSignature);
+        };
+        let (_, mut values) = first_present(headers, names)
+            .ok_or_else(|| Rejection::MissingSignature(names.preferred().clone()))?;
+        let value = values.next().ok_or(Rejection::InvalidSignature)?;
+        // Two tokens: which one the sender meant is unclear.
+        if values.next().is_some() {
+            return Err(Rejection::InvalidSignature);
+        }
+        let value = value
+            .to_str()
+            .map_err(|_| Rejection::InvalidSignature)?
+            .trim();
+        match &self.scheme.format {
+            SignatureFormat::Plain {
+                prefix: Some(prefix),
+            } => value
+                .strip_prefix(prefix.as_str())
+                .map(str::trim_start)
+                .ok_or(Rejection::InvalidSignature),
+            _ => Ok(value),
+        }
+    }
+
+    /// The tolerance and the event id, after an envelope scheme verified the request.
+    fn finish(
+        &self,
+        envelope: Envelope,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Verified, Rejection> {
+        if let (Some(ts), Some(tolerance)) = (envelope.timestamp, self.tolerance) {
+            if unix_seconds(now).abs_diff(ts) > tolerance.as_secs() {
+                return Err(Rejection::TimestampOutOfTolerance);
+            }
+        }
+        let (event_id, event_id_from_signature) = match self.event_id.extract(headers, body, None) {
+            Some(id) => (id, false),
+            None => (signature_digest_id(&envelope.signature), true),
+        };
+        Ok(Verified {
+            event_id,
+            event_id_from_signature,
+            timestamp: envelope.timestamp,
         })
     }
 }
@@ -531,6 +617,8 @@ impl Content<'_> {
                     let value = pointer.read(self.body).ok_or(Rejection::InvalidSignature)?;
                     out(value.as_bytes());
                 }
+                // `{sns}` belongs to `aws-sns`, verified before any content is fed.
+                PayloadPart::AwsSns => return Err(Rejection::InvalidSignature),
                 PayloadPart::Form => {
                     let mut pairs = form_pairs(self.body).ok_or(Rejection::InvalidSignature)?;
                     pairs.sort_by(|a, b| a.0.cmp(&b.0));

@@ -318,6 +318,7 @@ impl Provider {
                 None => names.preferred().to_string(),
             },
             TimestampSource::Json(pointer) => format!("json:{pointer}"),
+            TimestampSource::Claim(claim) => format!("claim `{claim}`"),
         };
         format!("{place}{format}, {tolerance} min")
     }
@@ -384,6 +385,9 @@ pub(crate) fn signed_content_summary(provider: Provider) -> String {
     if algorithm == super::scheme::Algorithm::Token {
         return "shared token".into();
     }
+    if let Some(claim) = scheme.body_digest_claim() {
+        return format!("JWT ES256 (JWK keys by `kid`), claim `{claim}` = SHA-256 of `{{body}}`");
+    }
     let mut out = format!("`{}`", scheme.signed_payload);
     out.push_str(match algorithm {
         super::scheme::Algorithm::Sha1 => ", HMAC-SHA1",
@@ -391,7 +395,10 @@ pub(crate) fn signed_content_summary(provider: Provider) -> String {
         super::scheme::Algorithm::Sha512 => ", HMAC-SHA512",
         super::scheme::Algorithm::Ed25519 => ", Ed25519",
         super::scheme::Algorithm::EcdsaP256 => ", ECDSA P-256",
-        super::scheme::Algorithm::Token => "",
+        super::scheme::Algorithm::Token | super::scheme::Algorithm::JwtEs256 => "",
+        super::scheme::Algorithm::AwsSns => {
+            ", RSA (SignatureVersion 1: SHA1, 2: SHA256), key = the signing certificate"
+        }
     });
     match scheme.key_encoding {
         super::scheme::KeyEncoding::StandardWebhooks => out.push_str(", key = base64 of `whsec_…`"),
