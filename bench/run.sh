@@ -312,27 +312,39 @@ if fits $((2 * STEP)) "fixed rate"; then
     start_hg
     measure "rate_hookgate" "$VIA_HG" 1024 "$EVENTS_RATE" --connections "$RATE_CONNS" --rate "$RATE"
     stop_pid HG_PID
+    if [[ -n $BEFORE ]]; then
+        start_hg default "$BEFORE"
+        measure "rate_before" "$VIA_HG" 1024 "$EVENTS_RATE" --connections "$RATE_CONNS" --rate "$RATE"
+        stop_pid HG_PID
+    fi
 fi
 
-IDLE_KIB="" AFTER_KIB="" IDS=""
-if fits $((MEM_SECS + 20)) "memory"; then
-    say "-- memory: idle, then after up to $MEM_IDS distinct 64-byte events (at most ${MEM_SECS}s)"
-    start_hg
+# memory_of NAME [BINARY]: idle RSS, then RSS and remembered ids after up to MEM_IDS events,
+# into MEM[NAME_idle], MEM[NAME_after], MEM[NAME_ids].
+declare -A MEM
+memory_of() {
+    local name=$1
+    say "-- memory ($name): idle, then after up to $MEM_IDS distinct 64-byte events (at most ${MEM_SECS}s)"
+    start_hg default "${2:-$HG}"
     sleep 0.2
-    IDLE_KIB=$(rss_kib "$HG_PID")
-    mem_secs=$MEM_SECS
+    MEM[${name}_idle]=$(rss_kib "$HG_PID")
+    local mem_secs=$MEM_SECS
     # Never past the budget.
     (($(left) - 15 < mem_secs)) && mem_secs=$(($(left) - 15))
-    SECS_SAVED=$SECS WARMUP_SAVED=$WARMUP
+    local secs_saved=$SECS warmup_saved=$WARMUP
     SECS=$mem_secs WARMUP=0
-    measure "memory" "$VIA_HG" 64 "$MEM_IDS" --connections "$CONNS" --max-requests "$MEM_IDS"
-    SECS=$SECS_SAVED WARMUP=$WARMUP_SAVED
+    CPU_PIDS=""
+    measure "memory_$name" "$VIA_HG" 64 "$MEM_IDS" --connections "$CONNS" --max-requests "$MEM_IDS"
+    SECS=$secs_saved WARMUP=$warmup_saved
     sleep 0.2
-    IDS=$("$LG" get --url "http://127.0.0.1:$ADMIN_PORT/metrics" |
+    MEM[${name}_ids]=$("$LG" get --url "http://127.0.0.1:$ADMIN_PORT/metrics" |
         sed -n 's/^hookgate_store_entries \([0-9]*\)$/\1/p')
-    AFTER_KIB=$(rss_kib "$HG_PID")
+    MEM[${name}_after]=$(rss_kib "$HG_PID")
     stop_pid HG_PID
-fi
+}
+fits $((MEM_SECS + 20)) "memory" && memory_of hookgate
+[[ -n $BEFORE ]] && fits $((MEM_SECS + 20)) "memory before" && memory_of before "$BEFORE"
+IDLE_KIB=${MEM[hookgate_idle]:-} AFTER_KIB=${MEM[hookgate_after]:-} IDS=${MEM[hookgate_ids]:-}
 
 if fits 30 "cold start"; then
     say "-- cold start: spawn -> first 200 on /healthz, 5 times"
@@ -439,6 +451,12 @@ if [[ -n ${RES[rate_direct]:-} && -n ${RES[rate_hookgate]:-} ]]; then
     printf '  %-9s p50 %s ms, p99 %s ms, p99.9 %s ms (%s req/s achieved)\n' hookgate \
         "$(ms "$(field rate_hookgate p50_us)")" "$(ms "$h99")" "$(ms "$(field rate_hookgate p999_us)")" "$(field rate_hookgate rps)"
     say "  added p99: $added ms (target <= 1 ms: $(verdict "$added" '<=' 1 ' ms'))"
+    if [[ -n ${RES[rate_before]:-} ]]; then
+        b99=$(field rate_before p99_us)
+        printf '  %-9s p50 %s ms, p99 %s ms, p99.9 %s ms (%s req/s achieved); added p99 %s ms\n' before \
+            "$(ms "$(field rate_before p50_us)")" "$(ms "$b99")" "$(ms "$(field rate_before p999_us)")" \
+            "$(field rate_before rps)" "$(awk -v a="$b99" -v b="$d99" 'BEGIN { printf "%.3f", (a - b) / 1000 }')"
+    fi
 else
     say "latency at a fixed $RATE req/s: not measured"
 fi
@@ -455,6 +473,9 @@ if [[ -n $IDLE_KIB ]]; then
     fi
 else
     say "memory: not measured"
+fi
+if [[ -n ${MEM[before_ids]:-} && ${MEM[before_ids]} -gt 0 ]]; then
+    say "memory (before): idle RSS $(awk -v k="${MEM[before_idle]}" 'BEGIN { printf "%.1f", k / 1024 }') MiB; after ${MEM[before_ids]} remembered ids $(awk -v k="${MEM[before_after]}" 'BEGIN { printf "%.1f", k / 1024 }') MiB -> $(awk -v a="${MEM[before_after]}" -v i="${MEM[before_idle]}" -v n="${MEM[before_ids]}" 'BEGIN { printf "%.0f", (a - i) * 1024 / n }') bytes per id"
 fi
 
 if [[ -n ${RES[coldstart]:-} ]]; then
