@@ -1116,13 +1116,23 @@ impl Scheme {
     /// assert!(!Provider::named("plaid").unwrap().scheme().can_sign());
     /// ```
     pub fn can_sign(&self) -> bool {
+        self.cannot_sign_because().is_none()
+    }
+
+    /// Why [`sign_message`](crate::core::sign_message) cannot produce this scheme's requests,
+    /// or `None` when it can.
+    pub(crate) fn cannot_sign_because(&self) -> Option<&'static str> {
         match self.algorithm {
-            Algorithm::Token => true,
-            Algorithm::JwtEs256 | Algorithm::AwsSns => false,
-            _ => {
-                !(matches!(self.signature, SignatureLocation::Json(_))
-                    && self.signed_payload.uses_body())
+            Algorithm::Token => None,
+            Algorithm::JwtEs256 | Algorithm::AwsSns => Some(
+                "JWT (jwt-es256) and AWS SNS (aws-sns) requests are not produced by hookgate",
+            ),
+            _ if matches!(self.signature, SignatureLocation::Json(_))
+                && self.signed_payload.uses_body() =>
+            {
+                Some("the signature is a field of the body it signs, so no request can carry a valid one")
             }
+            _ => None,
         }
     }
 }

@@ -23,7 +23,7 @@ use super::event_id::JsonPointer;
 use super::key::{KeyError, SigningKey};
 use super::presets::Provider;
 use super::scheme::{
-    Algorithm, Encoding, PayloadPart, Scheme, SignatureFormat, SignatureLocation, TimestampFormat,
+    Encoding, PayloadPart, Scheme, SignatureFormat, SignatureLocation, TimestampFormat,
     TimestampSource,
 };
 use super::verify::{form_pairs, path_and_query, RequestHead};
@@ -223,16 +223,8 @@ fn sign_inner<'b>(
     body: &'b [u8],
     input: &SignInput<'_>,
 ) -> Result<(Headers, Cow<'b, [u8]>), SignError> {
-    if matches!(scheme.algorithm, Algorithm::JwtEs256 | Algorithm::AwsSns) {
-        return Err(SignError::Unsupported {
-            reason: "JWT (jwt-es256) and AWS SNS (aws-sns) requests are not produced by hookgate",
-        });
-    }
-    if !scheme.can_sign() {
-        return Err(SignError::Unsupported {
-            reason:
-                "the signature is a field of the body it signs, so no request can carry a valid one",
-        });
+    if let Some(reason) = scheme.cannot_sign_because() {
+        return Err(SignError::Unsupported { reason });
     }
     let writes_body = head.is_some();
     let in_body = |field: &'static str, pointer: &JsonPointer| {
