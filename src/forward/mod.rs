@@ -367,14 +367,13 @@ impl UpstreamClient {
         if let Ok(host) = HeaderValue::from_str(host_of(&authority)) {
             outgoing.headers_mut().insert(header::HOST, host);
         }
-        let upstream = Some(&authority);
         match tokio::time::timeout(timeout, self.pool.send(&authority, outgoing)).await {
             Err(_elapsed) => {
-                tracing::warn!(upstream = ?upstream, "upstream timed out");
+                tracing::warn!(upstream = %authority, "upstream timed out");
                 Err(Rejection::UpstreamTimeout)
             }
             Ok(Err(error)) => {
-                tracing::warn!(upstream = ?upstream, error = %error_chain(&error), "upstream unavailable");
+                tracing::warn!(upstream = %authority, error = %error_chain(&error), "upstream unavailable");
                 Err(Rejection::UpstreamUnavailable)
             }
             Ok(Ok(response)) => Ok(response),
