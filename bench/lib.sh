@@ -148,6 +148,14 @@ start_hookgate() {
     }
 }
 
+# route_toml PRESET: the benchmarks' one route, named after its preset, on $PATH_, forwarding
+# to the upstream on $UP_PORT with secret $SECRET (a blank line first, so it follows any
+# section).
+route_toml() {
+    printf '\n[[route]]\nname = "%s"\npath = "%s"\nupstream = "http://127.0.0.1:%s%s"\nprovider = "%s"\nsecrets = ["%s"]\n' \
+        "$1" "$PATH_" "$UP_PORT" "$PATH_" "$1" "$SECRET"
+}
+
 # cpu_ticks PID: utime + stime of the whole process (all threads), in clock ticks.
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 

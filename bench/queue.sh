@@ -81,15 +81,7 @@ backend = "memory"
 capacity = 1000000
 EOF
         [[ $mode == queued ]] && printf '\n[queue]\npath = "%s"\n' "$TMP/queue.db"
-        cat <<EOF
-
-[[route]]
-name = "github"
-path = "$PATH_"
-upstream = "http://127.0.0.1:$UP_PORT$PATH_"
-provider = "github"
-secrets = ["$SECRET"]
-EOF
+        route_toml github
         [[ $mode == queued ]] && printf 'delivery = "queued"\nconcurrency = %s\n' "$CONCURRENCY"
     } >"$TMP/hookgate-$mode.toml"
 done

@@ -96,15 +96,7 @@ EOF
             printf 'backend = "redis"\nurl = "redis://127.0.0.1:%s/0"\nkey_prefix = "%s"\n' \
                 "$REDIS_PORT" "$PREFIX"
         fi
-        cat <<EOF
-
-[[route]]
-name = "stripe"
-path = "$PATH_"
-upstream = "http://127.0.0.1:$UP_PORT$PATH_"
-provider = "stripe"
-secrets = ["$SECRET"]
-EOF
+        route_toml stripe
     } >"$TMP/hookgate-$backend.toml"
 done
 

@@ -212,7 +212,8 @@ start_nginx() {
     for worker in $(pgrep -P "$NGINX_PID"); do CPU_PIDS="$CPU_PIDS,$worker"; done
 }
 
-cat >"$TMP/hookgate.toml" <<EOF
+{
+    cat <<EOF
 [server]
 listen = "127.0.0.1:$HG_PORT"
 admin_listen = "127.0.0.1:$ADMIN_PORT"
@@ -221,14 +222,9 @@ max_body = "1MiB"
 [store]
 backend = "memory"
 capacity = 1000000
-
-[[route]]
-name = "stripe"
-path = "$PATH_"
-upstream = "http://127.0.0.1:$UP_PORT$PATH_"
-provider = "stripe"
-secrets = ["$SECRET"]
 EOF
+    route_toml stripe
+} >"$TMP/hookgate.toml"
 
 # start_hg [WORKERS [BINARY]]: a fresh process, so its store starts empty. WORKERS sets
 # [server] workers ("default": one per core). CPU_PIDS becomes it.

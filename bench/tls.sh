@@ -77,15 +77,9 @@ EOF
 
 [store]
 backend = "memory"
-
-[[route]]
-name = "github"
-path = "$PATH_"
-upstream = "http://127.0.0.1:$UP_PORT$PATH_"
-provider = "github"
-secrets = ["$SECRET"]
-dedup = false
 EOF
+        route_toml github
+        echo "dedup = false"
     } >"$TMP/hookgate-$mode.toml"
 done
 
