@@ -10,6 +10,7 @@
 TARGET_DIR=${BENCH_TARGET_DIR:-${CARGO_TARGET_DIR:-target}}
 LG=$TARGET_DIR/release/examples/loadgen
 HG=$TARGET_DIR/release/hookgate
+BARE=$TARGET_DIR/release/examples/bare_proxy
 CORES=$(nproc)
 MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 CLK_TCK=$(getconf CLK_TCK)
@@ -46,7 +47,8 @@ check_knobs() { # check_knobs VAR...: positive integers (WARMUP may be 0)
 build() {
     if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
         say "building (release) ..."
-        CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --quiet --bin hookgate --example loadgen
+        CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --quiet --bin hookgate --example loadgen \
+            --example bare_proxy
     fi
     [[ -x $LG && -x $HG ]] || {
         echo "bench/$NAME.sh: $LG or $HG missing" >&2

@@ -4,7 +4,9 @@
 # Measures with one generator (examples/loadgen.rs) against one shared upstream:
 #   direct to the upstream; nginx proxy_pass with 1 and 2 workers; nginx + njs verifying the
 #   Stripe signature by hand (js_content, createHmac, internalRedirect to proxy_pass) with 2
-#   workers; hookgate (stripe preset: verify, dedup on the memory store, forward) with its
+#   workers; the bare stack (examples/bare_proxy.rs: hyper's HTTP/1 server and client on one
+#   event loop per worker, the body buffered, nothing verified: the floor under hookgate) with
+#   2 workers; hookgate (stripe preset: verify, dedup on the memory store, forward) with its
 #   default runtime (one worker per core) and with one worker; optionally a baseline hookgate
 #   binary (BENCH_BEFORE) the same way; at 1 KiB and 64 KiB. For every proxy, its own CPU time
 #   (utime + stime of all its processes over the measured window, /proc/PID/stat) per answered
@@ -24,7 +26,7 @@
 #   BENCH_MEMORY_SECONDS=60    ... within at most this long
 #   BENCH_LOADGEN_THREADS=1    generator runtime threads
 #   BENCH_BUDGET_SECONDS=600   hard cap on the measurements (after the install and build)
-#   BENCH_PORT_BASE=18080      ports BASE+1 (upstream) .. BASE+4 (hookgate admin), 127.0.0.1
+#   BENCH_PORT_BASE=18080      ports BASE+1 (upstream) .. BASE+5 (bare proxy), 127.0.0.1
 #   BENCH_SKIP_BUILD=1         use the existing binaries, do not build
 #   BENCH_TARGET_DIR=target    where the binaries are built and found (DIR/release/hookgate,
 #                              DIR/release/examples/loadgen); default $CARGO_TARGET_DIR, else target
@@ -67,6 +69,7 @@ UP_PORT=$((PORT_BASE + 1))
 NGINX_PORT=$((PORT_BASE + 2))
 HG_PORT=$((PORT_BASE + 3))
 ADMIN_PORT=$((PORT_BASE + 4))
+BARE_PORT=$((PORT_BASE + 5))
 SECRET=whsec_bench_secret
 PATH_=/webhooks/stripe
 # Pre-signed events per run: enough for the highest rate we expect, so hookgate never sees a
@@ -74,7 +77,7 @@ PATH_=/webhooks/stripe
 EVENTS_1K=${BENCH_EVENTS_1K:-$(((SECS + WARMUP) * 60000))}
 EVENTS_64K=${BENCH_EVENTS_64K:-$(((SECS + WARMUP) * 40000))}
 EVENTS_RATE=$(((SECS + WARMUP) * RATE + RATE))
-UP_PID="" NGINX_PID="" HG_PID=""
+UP_PID="" NGINX_PID="" HG_PID="" BARE_PID=""
 
 # ---------------------------------------------------------------------------------------------
 # nginx (and its njs module) and the binaries
@@ -104,7 +107,7 @@ if [[ ${BENCH_ALLOCATIONS:-1} == 1 ]]; then
 fi
 
 start_watchdog
-ports_free $UP_PORT $NGINX_PORT $HG_PORT $ADMIN_PORT
+ports_free $UP_PORT $NGINX_PORT $HG_PORT $ADMIN_PORT $BARE_PORT
 
 # measure LABEL URL BODY_SIZE EVENTS [loadgen run options]. The processes in CPU_PIDS
 # (comma-separated) are the proxy whose CPU per request is counted.
@@ -278,6 +281,24 @@ if [[ -n $NGINX ]]; then
     done
 fi
 
+# The bare stack, as many workers as hookgate's default: the floor of hyper + tokio.
+if fits $((2 * STEP)) "bare proxy" && [[ -x $BARE ]]; then
+    "$BARE" "127.0.0.1:$BARE_PORT" "127.0.0.1:$UP_PORT" "$CORES" 2>"$TMP/bare.log" &
+    BARE_PID=$!
+    PIDS="$PIDS $BARE_PID"
+    if ready "http://127.0.0.1:$BARE_PORT/"; then
+        CPU_PIDS=$BARE_PID
+        for size in 1024 65536; do
+            say "-- bare hyper proxy ($CORES workers), $size-byte bodies"
+            measure "bare_$size" "http://127.0.0.1:$BARE_PORT$PATH_" "$size" \
+                "$(events_for "$size")" --connections "$CONNS" --wrap
+        done
+    else
+        say "-- the bare proxy did not start: its rows are skipped"
+    fi
+    stop_pid BARE_PID
+fi
+
 # hookgate: default runtime (one worker per core), then one worker; the baseline binary too.
 variants=("default|$HG|hookgate" "1|$HG|hookgate")
 [[ -n $BEFORE ]] && variants+=("default|$BEFORE|before" "1|$BEFORE|before")
@@ -363,6 +384,7 @@ for size in 1024 65536; do
         "nginx1_$size|nginx proxy_pass, 1 worker|$body"
         "nginx2_$size|nginx proxy_pass, 2 workers|$body"
         "nginxnjs2_$size|nginx + njs HMAC, 2 workers|$body"
+        "bare_$size|bare hyper proxy, $CORES workers|$body"
         "hookgatedefault_$size|hookgate, $CORES workers|$body"
         "hookgate1_$size|hookgate, 1 worker|$body")
     [[ -n $BEFORE ]] && rows+=("beforedefault_$size|hookgate before, $CORES workers|$body"
@@ -403,6 +425,12 @@ for pair in "default|2|$CORES workers / nginx 2 workers" "1|1|1 worker / nginx 1
     printf '%-52s %7s %7s   %s\n' "hookgate, $text" "$r1" "$r64" \
         "<= 1.0: $(verdict "$r1" '<=' 1.0 '') / $(verdict "$r64" '<=' 1.0 '')"
 done
+printf '%-52s %7s %7s\n' "bare hyper proxy, $CORES workers / nginx 2 workers" \
+    "$(ratio "$(cpu bare_1024)" "$(cpu nginx2_1024)")" \
+    "$(ratio "$(cpu bare_65536)" "$(cpu nginx2_65536)")"
+printf '%-52s %7s %7s\n' "hookgate, $CORES workers / bare hyper proxy (64 KiB: minus HMAC)" \
+    "$(ratio "$(cpu hookgatedefault_1024)" "$(cpu bare_1024)")" \
+    "$(ratio "$(minus "$(cpu hookgatedefault_65536)" "$v64")" "$(cpu bare_65536)")"
 printf '%-52s %7s %7s\n' "hookgate, $CORES workers / nginx + njs HMAC, 2 workers" \
     "$(ratio "$(cpu hookgatedefault_1024)" "$(cpu nginxnjs2_1024)")" \
     "$(ratio "$(cpu hookgatedefault_65536)" "$(cpu nginxnjs2_65536)")"
