@@ -7,7 +7,7 @@ use super::router::Router;
 use crate::defaults;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulConnection;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,27 +27,44 @@ pub(crate) struct Settings {
     pub(crate) drain: Duration,
 }
 
-/// Waits until the first bytes tell HTTP/1 from HTTP/2, for at most `deadline`.
+/// The protocol a connection speaks, known before hyper sees it: from the first bytes on
+/// plain TCP, from ALPN over TLS. Serving it with hyper's own HTTP/1 or HTTP/2 connection
+/// (instead of hyper-util's auto builder, which would read the preface a second time through a
+/// rewinding wrapper on every read) keeps the per-request path to what hyper itself does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    Http1,
+    Http2,
+}
+
+/// Waits until the first bytes tell HTTP/1 from HTTP/2, for at most `deadline`; `None` when
+/// the client sent nothing in time or closed.
 ///
-/// hyper-util's auto builder reads this preface without a timeout, and hyper's own header
-/// timeout only starts after it: without this bound a client that connects and sends nothing
-/// would hold its connection (and a `max_connections` slot) forever.
-async fn protocol_known_within(stream: &tokio::net::TcpStream, deadline: Duration) -> bool {
+/// hyper's own header timeout only starts once it reads: without this bound a client that
+/// connects and sends nothing would hold its connection (and a `max_connections` slot)
+/// forever.
+fn protocol_within(
+    stream: &tokio::net::TcpStream,
+    deadline: Duration,
+) -> impl Future<Output = Option<Protocol>> + Send + '_ {
     const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
     let decided = async {
         let mut buf = [0u8; 24];
         loop {
             match stream.peek(&mut buf).await {
-                Ok(0) | Err(_) => return false,
-                Ok(n) if n == H2_PREFACE.len() || buf[..n] != H2_PREFACE[..n] => return true,
+                Ok(0) | Err(_) => return None,
+                Ok(n) if buf[..n] != H2_PREFACE[..n] => return Some(Protocol::Http1),
+                Ok(n) if n == H2_PREFACE.len() => return Some(Protocol::Http2),
                 // A partial HTTP/2 preface: peek returns at once, so wait for more bytes.
                 Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
             }
         }
     };
-    tokio::time::timeout(deadline, decided)
-        .await
-        .unwrap_or(false)
+    async move {
+        tokio::time::timeout(deadline, decided)
+            .await
+            .unwrap_or(None)
+    }
 }
 
 /// Serves webhooks on `listener` until `shutdown` resolves, then drains open requests for at
@@ -64,22 +81,21 @@ pub(crate) async fn serve(
         request_timeout,
         drain,
     } = settings;
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    http1
         .timer(TokioTimer::new())
         .header_read_timeout(request_timeout)
         .max_buf_size(defaults::MAX_HEADER_BYTES);
     // Streams per connection and unread bytes per connection are bounded, so HTTP/2 cannot
     // multiply what one connection holds (the buffer budget bounds what is read).
-    builder
-        .http2()
+    let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    http2
         .timer(TokioTimer::new())
         .max_header_list_size(defaults::MAX_HEADER_BYTES as u32)
         .max_concurrent_streams(defaults::H2_MAX_CONCURRENT_STREAMS)
         .initial_connection_window_size(defaults::H2_CONNECTION_WINDOW)
         .initial_stream_window_size(defaults::H2_STREAM_WINDOW);
-    let builder = Arc::new(builder);
+    let builders = Arc::new((http1, http2));
     // Connections watch this to shut down gracefully; it is read, not waited for, so a
     // connection that starts waiting late still sees it.
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -122,44 +138,100 @@ pub(crate) async fn serve(
                 Ok::<_, std::convert::Infallible>(response)
             }
         });
-        let builder = builder.clone();
+        let builders = builders.clone();
         let stopped = stopped.clone();
         connections.spawn(async move {
             let _permit = permit;
-            let stream: Box<dyn Io> = match tls {
-                Some(config) => {
-                    // The handshake is bounded like a request head, and holds its
-                    // connection slot meanwhile. Plaintext on this port fails here.
-                    let acceptor = tokio_rustls::TlsAcceptor::from(config);
-                    let stream =
-                        match tokio::time::timeout(request_timeout, acceptor.accept(stream)).await {
-                            Ok(Ok(stream)) => stream,
-                            Ok(Err(error)) => {
-                                tracing::debug!(%peer, %error, "TLS handshake failed");
-                                return;
-                            }
-                            Err(_) => {
-                                tracing::debug!(%peer, "no TLS handshake in time: closing");
-                                return;
-                            }
+            let (stream, protocol): (Box<dyn Io>, Protocol) =
+                match tls {
+                    Some(config) => {
+                        // The handshake is bounded like a request head, and holds its
+                        // connection slot meanwhile. Plaintext on this port fails here.
+                        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                        let stream =
+                            match tokio::time::timeout(request_timeout, acceptor.accept(stream))
+                                .await
+                            {
+                                Ok(Ok(stream)) => stream,
+                                Ok(Err(error)) => {
+                                    tracing::debug!(%peer, %error, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%peer, "no TLS handshake in time: closing");
+                                    return;
+                                }
+                            };
+                        let protocol = match stream.get_ref().1.alpn_protocol() {
+                            Some(b"h2") => Protocol::Http2,
+                            _ => Protocol::Http1,
                         };
-                    Box::new(stream)
-                }
-                None => {
-                    if !protocol_known_within(&stream, request_timeout).await {
-                        tracing::debug!(%peer, "no request head in time: closing");
-                        return;
+                        (Box::new(stream), protocol)
                     }
-                    Box::new(stream)
-                }
-            };
+                    None => {
+                        let Some(protocol) = protocol_within(&stream, request_timeout).await else {
+                            tracing::debug!(%peer, "no request head in time: closing");
+                            return;
+                        };
+                        (Box::new(stream), protocol)
+                    }
+                };
             let io = TokioIo::new(Tracked::new(stream, activity.clone()));
-            let mut stopped = stopped;
-            let connection = builder.serve_connection(io, service);
+            let connection = Connection {
+                peer,
+                activity,
+                request_timeout,
+                stopped,
+            };
+            let (http1, http2) = &*builders;
+            match protocol {
+                Protocol::Http1 => connection.drive(http1.serve_connection(io, service)).await,
+                Protocol::Http2 => connection.drive(http2.serve_connection(io, service)).await,
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    let drained = tokio::time::timeout(drain, async {
+        while connections.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
+        tracing::warn!(?drain, "drain time exceeded; closing remaining connections");
+        connections.shutdown().await;
+    }
+}
+
+/// What watches one connection while hyper serves it.
+struct Connection {
+    peer: std::net::SocketAddr,
+    activity: Arc<Activity>,
+    request_timeout: Duration,
+    stopped: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Connection {
+    /// Serves `connection` to its end: closed gracefully when the sidecar shuts down, or when
+    /// it has been idle (no request in flight, no bytes) for `request_timeout`; dropped when
+    /// it has not closed `request_timeout` after that.
+    // Not an `async fn`: the future is declared `Send` here, which rustc cannot prove for a
+    // generic `async fn` awaited in a spawned task (rust-lang/rust#110338).
+    #[allow(clippy::manual_async_fn)]
+    fn drive<C>(self, connection: C) -> impl Future<Output = ()> + Send
+    where
+        C: GracefulConnection + Send,
+        C::Error: std::fmt::Display,
+    {
+        async move {
+            let Connection {
+                peer,
+                activity,
+                request_timeout,
+                mut stopped,
+            } = self;
             tokio::pin!(connection);
             let mut closing = false;
-            // An idle connection that was asked to close gets this long to do so: an HTTP/2 peer that
-            // never acknowledges the GOAWAY is then dropped.
+            // An idle connection that was asked to close gets this long to do so: an HTTP/2 peer
+            // that never acknowledges the GOAWAY is then dropped.
             let mut close_by: Option<std::time::Instant> = None;
             loop {
                 let now = std::time::Instant::now();
@@ -170,6 +242,8 @@ pub(crate) async fn serve(
                         .unwrap_or(now + request_timeout),
                 };
                 tokio::select! {
+                    // The connection first: most wake-ups are its.
+                    biased;
                     result = connection.as_mut() => {
                         if let Err(error) = result {
                             tracing::debug!(%peer, error = %error, "connection ended with an error");
@@ -195,16 +269,7 @@ pub(crate) async fn serve(
                     }
                 }
             }
-        });
-    }
-    drop(listener);
-    let _ = stop.send(true);
-    let drained = tokio::time::timeout(drain, async {
-        while connections.join_next().await.is_some() {}
-    });
-    if drained.await.is_err() {
-        tracing::warn!(?drain, "drain time exceeded; closing remaining connections");
-        connections.shutdown().await;
+        }
     }
 }
 
