@@ -14,45 +14,60 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Activity of one connection.
+///
+/// Reads, writes and request ends only bump a counter (no clock is read on the request path);
+/// the connection's watcher, which wakes about once per `request_timeout`, notes when the
+/// counter last changed. A connection is therefore closed between one and two
+/// `request_timeout`s after its last byte.
 pub(crate) struct Activity {
     opened: Instant,
-    /// Milliseconds after `opened` of the last byte read or written.
-    last_ms: AtomicU64,
+    /// Bytes moved (reads and writes that moved any) and requests ended, counted.
+    moves: AtomicU64,
     in_flight: AtomicUsize,
+    /// The watcher's last look: the count it saw ...
+    seen_moves: AtomicU64,
+    /// ... and, in milliseconds after `opened`, when it first saw that count.
+    seen_at_ms: AtomicU64,
 }
 
 impl Activity {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Activity {
             opened: Instant::now(),
-            last_ms: AtomicU64::new(0),
+            moves: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            seen_moves: AtomicU64::new(0),
+            seen_at_ms: AtomicU64::new(0),
         })
     }
 
     fn touch(&self) {
-        let ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_ms.store(ms, Ordering::Relaxed);
+        self.moves.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Marks a request in flight until the guard is dropped.
+    /// Marks a request in flight until the returned guard is dropped.
     pub(crate) fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(self.clone())
     }
 
-    /// When the connection becomes idle for `limit` if nothing happens meanwhile; `None`
-    /// while a request is in flight.
+    /// When the connection becomes idle for `limit` if nothing moves meanwhile: `None` while a
+    /// request is in flight. Called by the connection's watcher (one task).
     pub(crate) fn idle_deadline(&self, limit: Duration) -> Option<Instant> {
         if self.in_flight.load(Ordering::Relaxed) > 0 {
             return None;
         }
-        let last = self.opened + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
-        Some(last + limit)
+        let moves = self.moves.load(Ordering::Relaxed);
+        if self.seen_moves.swap(moves, Ordering::Relaxed) != moves {
+            // Something moved since the last look: quiet from now at the earliest.
+            let ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.seen_at_ms.store(ms, Ordering::Relaxed);
+        }
+        let since = self.opened + Duration::from_millis(self.seen_at_ms.load(Ordering::Relaxed));
+        Some(since + limit)
     }
 }
 
-/// A request being served; ends when dropped.
 pub(crate) struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
