@@ -102,10 +102,20 @@ impl std::fmt::Debug for UpstreamClient {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Forward {
+    // Behind one `Arc`: the service is cloned for every request (tower's readiness contract).
+    target: Arc<Target>,
+}
+
+/// Where and how one route forwards, worked out once rather than per request.
+#[derive(Debug)]
+struct Target {
     client: UpstreamClient,
     upstream: Uri,
     timeout: Duration,
-    resign: Option<std::sync::Arc<Resign>>,
+    resign: Option<Arc<Resign>>,
+    /// The `Hookgate-Route` value of the last route forwarded, reused while it is the same
+    /// route (it always is in the sidecar: one `Forward` per route).
+    route_header: std::sync::Mutex<Option<(Arc<str>, HeaderValue)>>,
 }
 
 /// One signature for the application: after verification, the provider's signature headers
@@ -265,18 +275,56 @@ impl Forward {
     /// for the response head.
     pub fn new(client: UpstreamClient, upstream: Uri, timeout: Duration) -> Self {
         Forward {
-            client,
-            upstream,
-            timeout,
-            resign: None,
+            target: Arc::new(Target {
+                client,
+                upstream,
+                timeout,
+                resign: None,
+                route_header: std::sync::Mutex::new(None),
+            }),
         }
     }
 
     /// Re-signs every forwarded request (see [`Resign`]).
     #[must_use]
-    pub fn resign(mut self, resign: std::sync::Arc<Resign>) -> Self {
-        self.resign = Some(resign);
-        self
+    pub fn resign(self, resign: std::sync::Arc<Resign>) -> Self {
+        let target = Arc::unwrap_or_clone(self.target);
+        Forward {
+            target: Arc::new(Target {
+                resign: Some(resign),
+                ..target
+            }),
+        }
+    }
+}
+
+impl Clone for Target {
+    fn clone(&self) -> Self {
+        Target {
+            client: self.client.clone(),
+            upstream: self.upstream.clone(),
+            timeout: self.timeout,
+            resign: self.resign.clone(),
+            route_header: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl Target {
+    /// `route` as a header value: the cached one while the route is the same.
+    fn route_header(&self, route: &Arc<str>) -> Option<HeaderValue> {
+        let mut cached = self
+            .route_header
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*cached {
+            Some((name, value)) if Arc::ptr_eq(name, route) => Some(value.clone()),
+            _ => {
+                let value = HeaderValue::from_str(route).ok()?;
+                *cached = Some((route.clone(), value.clone()));
+                Some(value)
+            }
+        }
     }
 }
 
@@ -297,21 +345,26 @@ impl Service<Request<Full<Bytes>>> for Forward {
 
 impl Forward {
     async fn forward(self, request: Request<Full<Bytes>>) -> Response<ForwardBody> {
+        let target = &*self.target;
         let (mut parts, body) = request.into_parts();
         // A `Full` body knows its length: the upstream gets a Content-Length, never chunks.
         let length = body.size_hint().exact().unwrap_or(0);
-        let Some(uri) = upstream_uri(&self.upstream, parts.uri.query()) else {
+        let Some(uri) = upstream_uri(&target.upstream, parts.uri.query()) else {
             return rejection(Rejection::BadRequest);
         };
-        let mut headers = upstream_headers(&mut parts, length);
+        let route = parts
+            .extensions
+            .get::<VerifiedWebhook>()
+            .and_then(|verified| target.route_header(&verified.route));
+        let mut headers = upstream_headers_with(&mut parts, length, route);
         if let (Some(resign), Some(verified)) =
-            (&self.resign, parts.extensions.get::<VerifiedWebhook>())
+            (&target.resign, parts.extensions.get::<VerifiedWebhook>())
         {
             resign.apply(&mut headers, &verified.event_id, &verified.body, unix_now());
         }
-        match self
+        match target
             .client
-            .send(parts.method, uri, headers, body, self.timeout)
+            .send(parts.method, uri, headers, body, target.timeout)
             .await
         {
             Err(refused) => rejection(refused),
@@ -391,15 +444,29 @@ fn host_of(authority: &http::uri::Authority) -> &str {
 /// hop-by-hop headers and any `Hookgate-*` a client sent, plus `X-Forwarded-*`,
 /// `Hookgate-Route`, `Hookgate-Event-Id` and the body's `Content-Length`.
 pub(crate) fn upstream_headers(parts: &mut http::request::Parts, length: u64) -> HeaderMap {
+    let route = parts
+        .extensions
+        .get::<VerifiedWebhook>()
+        .and_then(|verified| HeaderValue::from_str(&verified.route).ok());
+    upstream_headers_with(parts, length, route)
+}
+
+/// [`upstream_headers`] with the `Hookgate-Route` value already made.
+fn upstream_headers_with(
+    parts: &mut http::request::Parts,
+    length: u64,
+    route: Option<HeaderValue>,
+) -> HeaderMap {
     let mut headers = std::mem::take(&mut parts.headers);
-    let incoming_host = headers.get(header::HOST).cloned().or_else(|| {
+    let incoming_host = headers.remove(header::HOST).or_else(|| {
         parts
             .uri
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
     strip_hop_by_hop(&mut headers);
-    headers.remove(header::HOST);
+    // Whatever a client sent as hookgate's own headers goes (one pass over the names; there
+    // are usually none).
     let spoofed: Vec<HeaderName> = headers
         .keys()
         .filter(|name| name.as_str().starts_with("hookgate-"))
@@ -413,15 +480,15 @@ pub(crate) fn upstream_headers(parts: &mut http::request::Parts, length: u64) ->
         parts.extensions.get::<ClientAddr>(),
         incoming_host,
     );
+    if let Some(route) = route {
+        headers.insert(ROUTE_HEADER, route);
+    }
     if let Some(verified) = parts.extensions.get::<VerifiedWebhook>() {
-        if let Ok(route) = HeaderValue::from_str(&verified.route) {
-            headers.insert(ROUTE_HEADER, route);
-        }
         if let Ok(id) = HeaderValue::from_str(&verified.event_id) {
             headers.insert(EVENT_ID_HEADER, id);
         }
     }
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    crate::layer::set_content_length(&mut headers, length);
     headers
 }
 
@@ -461,29 +528,44 @@ pub(crate) fn upstream_uri(upstream: &Uri, query: Option<&str>) -> Option<Uri> {
 
 /// Removes the hop-by-hop headers of RFC 9110 §7.6.1, and those the `Connection` header names.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::try_from(name.trim()).ok())
+    // One pass over the names present (most messages carry none of these) rather than a
+    // lookup for each hop-by-hop name.
+    let mut found: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| is_hop_by_hop(name))
+        .cloned()
         .collect();
-    for name in named {
+    if found.is_empty() {
+        return;
+    }
+    if found.contains(&header::CONNECTION) {
+        found.extend(
+            headers
+                .get_all(header::CONNECTION)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|name| HeaderName::try_from(name.trim()).ok()),
+        );
+    }
+    for name in found {
         headers.remove(name);
     }
-    for name in [
+}
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    [
         header::CONNECTION,
-        HeaderName::from_static("keep-alive"),
-        HeaderName::from_static("proxy-connection"),
         header::PROXY_AUTHENTICATE,
         header::PROXY_AUTHORIZATION,
         header::TE,
         header::TRAILER,
         header::TRANSFER_ENCODING,
         header::UPGRADE,
-    ] {
-        headers.remove(name);
-    }
+    ]
+    .contains(name)
+        || name == "keep-alive"
+        || name == "proxy-connection"
 }
 
 fn set_forwarded(headers: &mut HeaderMap, client: Option<&ClientAddr>, host: Option<HeaderValue>) {
@@ -491,23 +573,30 @@ fn set_forwarded(headers: &mut HeaderMap, client: Option<&ClientAddr>, host: Opt
     const XFP: HeaderName = HeaderName::from_static("x-forwarded-proto");
     const XFH: HeaderName = HeaderName::from_static("x-forwarded-host");
     let trusted = client.is_some_and(|c| c.peer_trusted);
-    if !trusted {
-        // Only a trusted proxy may tell us who the client was.
-        headers.remove(&XFF);
-        headers.remove(&XFP);
-        headers.remove(&XFH);
-    }
+    // Only a trusted proxy may tell us who the client was, and how and where it connected.
+    let existing = |name: &HeaderName, headers: &mut HeaderMap| -> Option<HeaderValue> {
+        if trusted {
+            headers.get(name).cloned()
+        } else {
+            headers.remove(name)
+        }
+        .filter(|_| trusted)
+    };
+    let forwarded_for = existing(&XFF, headers);
+    let forwarded_proto = existing(&XFP, headers);
+    let forwarded_host = existing(&XFH, headers);
     if let Some(client) = client {
-        let peer = client.peer.ip().to_string();
-        let value = match headers.get(&XFF).and_then(|v| v.to_str().ok()) {
-            Some(existing) if trusted => format!("{existing}, {peer}"),
-            _ => peer,
+        let mut text = [0u8; 64];
+        let peer = ip_text(client.peer.ip(), &mut text);
+        let value = match forwarded_for.as_ref().and_then(|v| v.to_str().ok()) {
+            Some(chain) => HeaderValue::from_bytes(&[chain.as_bytes(), b", ", peer].concat()),
+            None => HeaderValue::from_bytes(peer),
         };
-        if let Ok(value) = HeaderValue::try_from(value) {
+        if let Ok(value) = value {
             headers.insert(XFF, value);
         }
     }
-    if !headers.contains_key(&XFP) {
+    if forwarded_proto.is_none() {
         let proto = if client.is_some_and(|c| c.tls) {
             "https"
         } else {
@@ -515,11 +604,35 @@ fn set_forwarded(headers: &mut HeaderMap, client: Option<&ClientAddr>, host: Opt
         };
         headers.insert(XFP, HeaderValue::from_static(proto));
     }
-    if let Some(host) = host {
-        if !headers.contains_key(&XFH) {
-            headers.insert(XFH, host);
+    if let (None, Some(host)) = (forwarded_host, host) {
+        headers.insert(XFH, host);
+    }
+}
+
+/// `ip` as text in `buf`: IPv4 by hand (the formatting machinery costs more than the rest of
+/// the header work of a request), IPv6 through `Display`.
+fn ip_text(ip: std::net::IpAddr, buf: &mut [u8; 64]) -> &[u8] {
+    let mut len = 0;
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf[len] = b'.';
+                    len += 1;
+                }
+                let text = digits.format(octet).as_bytes();
+                buf[len..len + text.len()].copy_from_slice(text);
+                len += text.len();
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            let mut cursor = std::io::Cursor::new(&mut buf[..]);
+            let _ = std::io::Write::write_fmt(&mut cursor, format_args!("{v6}"));
+            len = usize::try_from(cursor.position()).unwrap_or(0);
         }
     }
+    &buf[..len]
 }
 
 #[cfg(test)]
@@ -542,6 +655,23 @@ mod tests {
             upstream_uri(&up, Some("a=1")).unwrap(),
             "http://127.0.0.1:3000/hooks?k=v&a=1"
         );
+    }
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "255.255.255.255",
+            "10.200.3.40",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+            "::ffff:192.0.2.128",
+        ] {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            let mut buf = [0u8; 64];
+            assert_eq!(ip_text(ip, &mut buf), ip.to_string().as_bytes());
+        }
     }
 
     #[test]

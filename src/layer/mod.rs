@@ -11,6 +11,8 @@ pub use body::ResponseBody;
 pub use budget::BufferBudget;
 pub use future::ResponseFuture;
 pub use layer::WebhookLayer;
+#[cfg(feature = "sidecar")]
+pub(crate) use service::set_content_length;
 pub use service::WebhookService;
 
 /// Response header set on duplicate answers (`Hookgate-Duplicate: true`).

@@ -234,10 +234,9 @@ where
 
     // The inner service sees one coherent, fully buffered request.
     parts.headers.remove(TRANSFER_ENCODING);
-    parts
-        .headers
-        .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    let event_id = verified.event_id.clone();
+    set_content_length(&mut parts.headers, body.len() as u64);
+    // Kept for the log line after the inner service, only when that line is written.
+    let event_id = tracing::enabled!(tracing::Level::DEBUG).then(|| verified.event_id.clone());
     parts.extensions.insert(VerifiedWebhook {
         route: shared.name.clone(),
         event_id: verified.event_id,
@@ -256,12 +255,14 @@ where
     if let Some(claim) = claim {
         claim.settle(delivered).await;
     }
-    tracing::debug!(
-        route,
-        event_id = ?event_id,
-        status = status.map(|s| s.as_u16()),
-        "delivered"
-    );
+    if let Some(event_id) = event_id {
+        tracing::debug!(
+            route,
+            event_id = ?event_id,
+            status = status.map(|s| s.as_u16()),
+            "delivered"
+        );
+    }
     if let Some(status) = status {
         let outcome = if delivered {
             Outcome::Delivered
@@ -272,6 +273,17 @@ where
     }
     drop(held);
     response.map(|r| r.map(ResponseBody::inner))
+}
+
+/// Sets `Content-Length` to a buffered body's length, leaving it as it is when it already
+/// says exactly that, once (making the value again costs an allocation).
+pub(crate) fn set_content_length(headers: &mut HeaderMap, length: u64) {
+    let mut values = headers.get_all(CONTENT_LENGTH).iter();
+    let sent = values.next().and_then(|v| v.to_str().ok());
+    if sent.and_then(|v| v.parse::<u64>().ok()) == Some(length) && values.next().is_none() {
+        return;
+    }
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
 }
 
 /// Reads the whole body, bounded by `max_body`, by the request timeout, and by the buffer

@@ -33,32 +33,37 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// assert_eq!(StoreKey::new("stripe", "evt_1").as_str(), "6:stripe:evt_1");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct StoreKey(String);
+pub struct StoreKey {
+    text: String,
+    /// Hashed once, when the key is made: a claim and its commit use the same digest.
+    digest: [u8; 16],
+}
 
 impl StoreKey {
     /// The key of `event_id` on `route`.
     pub fn new(route: &str, event_id: &str) -> Self {
-        use std::fmt::Write as _;
-        let mut key = String::with_capacity(route.len() + event_id.len() + 8);
-        let _ = write!(key, "{}:{route}", route.len());
-        key.push(':');
-        key.push_str(event_id);
-        StoreKey(key)
+        use sha2::Digest as _;
+        let mut text = String::with_capacity(route.len() + event_id.len() + 8);
+        text.push_str(itoa::Buffer::new().format(route.len()));
+        text.push(':');
+        text.push_str(route);
+        text.push(':');
+        text.push_str(event_id);
+        let hash = sha2::Sha256::digest(text.as_bytes());
+        let mut digest = [0u8; 16];
+        digest.copy_from_slice(&hash[..16]);
+        StoreKey { text, digest }
     }
 
     /// The key as text (`<length of route>:<route>:<event id>`).
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// The key hashed to a fixed 16 bytes (the first half of its SHA-256): what stores hold,
     /// whatever the length of the id.
     pub fn digest(&self) -> [u8; 16] {
-        use sha2::Digest as _;
-        let hash = sha2::Sha256::digest(self.0.as_bytes());
-        let mut digest = [0u8; 16];
-        digest.copy_from_slice(&hash[..16]);
-        digest
+        self.digest
     }
 }
 
