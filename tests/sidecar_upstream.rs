@@ -170,3 +170,44 @@ async fn upstream_connections_are_reused_and_one_closed_while_idle_loses_nothing
     // The upstream is addressed by its own authority, not the provider's Host.
     assert!(hosts.lock().unwrap().iter().all(|h| *h == addr.to_string()));
 }
+
+#[tokio::test]
+async fn queued_deliveries_reuse_upstream_connections() {
+    let (addr, accepted, hosts) = closing_upstream(1000).await;
+    let dir = TempDir::new();
+    let gate = Hookgate::start(&format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+workers = 1
+
+[queue]
+path = "{}"
+
+[[route]]
+name = "github"
+path = "/webhooks/github"
+upstream = "http://{addr}/gh"
+provider = "github"
+secrets = ["{SECRET}"]
+delivery = "queued"
+concurrency = 1
+"#,
+        dir.0.join("queue.db").display()
+    ));
+    for i in 0..10 {
+        let answer = gate
+            .post(Provider::Github, SECRET, &b"{}"[..], &format!("queued-{i}"))
+            .await;
+        assert_eq!(answer.status, 202, "event {i}: {:?}", answer.body);
+        // One at a time: each delivery ends before the next event arrives.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while hosts.lock().unwrap().len() <= i {
+            assert!(Instant::now() < deadline, "event {i} was not delivered");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The upstream's answers are read, so one connection carries every delivery.
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}

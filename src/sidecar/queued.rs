@@ -14,7 +14,7 @@ use crate::webhook::VerifiedWebhook;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, Uri};
 use http_body::Body as _;
-use http_body_util::Full;
+use http_body_util::{BodyExt as _, Full};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -176,6 +176,10 @@ pub(crate) async fn deliver_route(
     }
 }
 
+/// The most of an upstream's answer read after a queued delivery (the rest closes the
+/// connection instead of returning it to the pool).
+const DRAIN_LIMIT: usize = 64 * 1024;
+
 /// One attempt at one event.
 async fn deliver_one(
     queue: &dyn Queue,
@@ -222,6 +226,18 @@ async fn deliver_one(
     let outcome = client
         .send(event.method, uri, headers, Full::new(event.body), timeout)
         .await;
+    let outcome = match outcome {
+        Ok(response) => {
+            // Read what the upstream answered (bounded), so its connection goes back to the
+            // pool rather than being closed: a queue draining a backlog reuses connections
+            // as direct delivery does.
+            let (parts, body) = response.into_parts();
+            let read = http_body_util::Limited::new(body, DRAIN_LIMIT).collect();
+            let _ = tokio::time::timeout(timeout, read).await;
+            Ok(Response::from_parts(parts, ()))
+        }
+        Err(rejection) => Err(rejection),
+    };
     crate::metrics::queue_attempt(&route.name, started.elapsed());
     let (failure, retry_after) = match outcome {
         Ok(response) if response.status().is_success() => {
