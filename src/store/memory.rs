@@ -40,6 +40,55 @@ fn digest(key: &StoreKey) -> KeyDigest {
     u128::from_le_bytes(key.digest())
 }
 
+/// Hashes a [`KeyDigest`] by folding it with a per-store random seed: the digest is already a
+/// uniform SHA-256 half, so SipHash over it (the std default, four times per delivered event)
+/// buys nothing. The seed keeps bucket positions unpredictable across processes anyway.
+#[derive(Clone)]
+struct DigestHashing {
+    seed: u64,
+}
+
+impl DigestHashing {
+    fn new() -> Self {
+        use std::hash::BuildHasher as _;
+        DigestHashing {
+            seed: std::collections::hash_map::RandomState::new().hash_one(0u8),
+        }
+    }
+}
+
+impl std::hash::BuildHasher for DigestHashing {
+    type Hasher = DigestHasher;
+
+    fn build_hasher(&self) -> DigestHasher {
+        DigestHasher(self.seed)
+    }
+}
+
+/// See [`DigestHashing`].
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u128(&mut self, digest: u128) {
+        // Both halves and the seed, mixed by one multiply (the digest is uniform already).
+        let folded = (digest as u64) ^ ((digest >> 64) as u64) ^ self.0;
+        self.0 = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u128` keys are hashed here; anything else still gets a deterministic mix.
+        for chunk in bytes.chunks(16) {
+            let mut word = [0u8; 16];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u128(u128::from_le_bytes(word));
+        }
+    }
+}
+
 /// An in-process [`SeenStore`] holding at most `capacity` event ids.
 ///
 /// Eviction is plain LRU: moka's default TinyLFU admission may refuse a brand-new key when
@@ -64,10 +113,10 @@ pub struct MemoryStore {
     /// Delivered ids, each with the end of its `dedup_ttl` (the deadline lives in the value
     /// and is checked on each claim instead of a per-entry timer: an expired id reads as
     /// absent, and LRU bounds the size either way, which saves the timer wheel's memory).
-    delivered: Cache<KeyDigest, Deadline>,
+    delivered: Cache<KeyDigest, Deadline, DigestHashing>,
     /// The origin of [`Deadline`]s.
     epoch: Instant,
-    in_flight: [Mutex<HashMap<KeyDigest, InFlight>>; SHARDS],
+    in_flight: [Mutex<HashMap<KeyDigest, InFlight, DigestHashing>>; SHARDS],
     next_token: AtomicU64,
 }
 
@@ -82,13 +131,14 @@ impl std::fmt::Debug for MemoryStore {
 impl MemoryStore {
     /// A store remembering at most `capacity` event ids.
     pub fn new(capacity: u64) -> Self {
+        let hashing = DigestHashing::new();
         MemoryStore {
             delivered: Cache::builder()
                 .max_capacity(capacity)
                 .eviction_policy(EvictionPolicy::lru())
-                .build(),
+                .build_with_hasher(hashing.clone()),
             epoch: Instant::now(),
-            in_flight: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            in_flight: std::array::from_fn(|_| Mutex::new(HashMap::with_hasher(hashing.clone()))),
             next_token: AtomicU64::new(1),
         }
     }
@@ -97,7 +147,10 @@ impl MemoryStore {
         u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn shard(&self, digest: KeyDigest) -> std::sync::MutexGuard<'_, HashMap<KeyDigest, InFlight>> {
+    fn shard(
+        &self,
+        digest: KeyDigest,
+    ) -> std::sync::MutexGuard<'_, HashMap<KeyDigest, InFlight, DigestHashing>> {
         // A panic never happens under this lock; recover the map if one ever did.
         self.in_flight[(digest as usize) & (SHARDS - 1)]
             .lock()
