@@ -321,6 +321,12 @@ for size in 1024 65536; do
         say "  (verify $size failed)"
     RES[verify_$size]=$(grep '^RESULT' "$out" || true)
 done
+# The dedup work alone (key, claim, commit on a memory store that starts empty, as each row's
+# fresh hookgate does), for as many events as a 1 KiB row delivers.
+out="$TMP/dedup.out"
+bounded "$out" 120 "$LG" dedup --events $(((SECS + WARMUP) * 40000)) --capacity 1000000 ||
+    say "  (dedup failed)"
+RES[dedup]=$(grep '^RESULT' "$out" || true)
 
 if fits $((2 * STEP)) "fixed rate"; then
     say "-- fixed $RATE requests/s, 1 KiB: direct, then hookgate"
@@ -416,6 +422,13 @@ minus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") printf ""; el
 v1=$(field verify_1024 us_per_verify) v64=$(field verify_65536 us_per_verify)
 echo
 say "signature check alone (hookgate's verifier, one thread): ${v1:-?} us at 1 KiB, ${v64:-?} us at 64 KiB"
+dd=$(field dedup us_per_event)
+say "dedup alone (store key, claim and commit on the memory store, one thread): ${dd:-?} us per event"
+floor=$(awk -v b="$(cpu bare_1024)" -v v="$v1" -v d="$dd" 'BEGIN { if (b == "" || v == "" || d == "") printf ""; else printf "%.2f", b + v + d }')
+if [[ -n $floor ]]; then
+    say "the floor of the design at 1 KiB: bare hyper proxy $(cpu bare_1024) + signature $v1 + dedup $dd = $floor us per request"
+    say "  = $(ratio "$floor" "$(cpu nginx2_1024)") x nginx 2 workers; hookgate, $CORES workers, is $(minus "$(cpu hookgatedefault_1024)" "$floor") us above it"
+fi
 echo
 printf '%-52s %7s %7s   %s\n' "CPU per request, ratio" "1 KiB" "64 KiB" "goal (64 KiB: hookgate minus its HMAC)"
 for pair in "default|2|$CORES workers / nginx 2 workers" "1|1|1 worker / nginx 1 worker"; do

@@ -8,6 +8,8 @@
 //! loadgen coldstart --bin target/release/hookgate --config hookgate.toml
 //!                   --health http://127.0.0.1:18084/healthz [--runs 5]
 //! loadgen get       --url http://127.0.0.1:18084/metrics [--wait 5s]
+//! loadgen verify    --secret S [--body-size 1024] [--iterations 20000]
+//! loadgen dedup     [--events 300000] [--capacity 1000000]
 //! ```
 //!
 //! `run` signs every event *before* the clock starts (distinct ids, so a deduplicating target
@@ -62,6 +64,22 @@ enum Command {
     /// Time the signature check alone (hookgate's verifier, one pre-signed event): the part
     /// of a request's CPU that is the HMAC of its body.
     Verify(VerifyArgs),
+    /// Time the memory store's dedup work for N distinct events (key, claim, commit), one
+    /// thread: the other part of hookgate's required work, after the signature check.
+    Dedup(DedupArgs),
+}
+
+#[derive(Args)]
+struct DedupArgs {
+    /// Distinct events (ids) claimed and committed, on a store that starts empty.
+    #[arg(long, default_value_t = 300_000)]
+    events: u32,
+    /// The store's capacity (the benchmark's `[store] capacity`).
+    #[arg(long, default_value_t = 1_000_000)]
+    capacity: u64,
+    /// Name of this measurement in the RESULT line (no spaces).
+    #[arg(long, default_value = "dedup")]
+    label: String,
 }
 
 #[derive(Args)]
@@ -191,6 +209,7 @@ fn main() -> ExitCode {
         Command::Coldstart(args) => coldstart(args),
         Command::Get(args) => get(args),
         Command::Verify(args) => verify(args),
+        Command::Dedup(args) => dedup(args),
     };
     match result {
         Ok(code) => code,
@@ -1045,6 +1064,30 @@ fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
         "RESULT label={label} body={} us_per_verify={us:.2}",
         args.body_size
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dedup(args: DedupArgs) -> Result<ExitCode, String> {
+    use hookgate::store::{Claim, MemoryStore, StoreKey};
+    let events = args.events.max(1);
+    let store = MemoryStore::new(args.capacity);
+    // The ids as the loadgen's events carry them, made before the clock starts.
+    let ids: Vec<String> = (0..events).map(|i| format!("evt_dedup_{i:012}")).collect();
+    let in_flight = Duration::from_secs(35);
+    let ttl = Duration::from_secs(3600);
+    let started = thread_cpu_ns().ok_or("cannot read /proc/thread-self/schedstat")?;
+    for id in &ids {
+        // What the layer does for a new event: its key, a claim, then the commit.
+        let key = StoreKey::new("stripe", std::hint::black_box(id));
+        let Claim::New(token) = store.claim_now(&key, in_flight) else {
+            return Err(format!("{id} was not new"));
+        };
+        store.commit_now(&key, token, ttl);
+    }
+    let used = thread_cpu_ns().ok_or("cannot read /proc/thread-self/schedstat")? - started;
+    let us = used as f64 / 1e3 / f64::from(events);
+    let label = args.label.replace(char::is_whitespace, "_");
+    println!("RESULT label={label} events={events} us_per_event={us:.2}");
     Ok(ExitCode::SUCCESS)
 }
 
