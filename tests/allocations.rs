@@ -47,7 +47,7 @@ static GLOBAL: Counting = Counting;
 
 /// Bound on allocations per delivered request through the layer (the body, the verified
 /// event handed to the inner service, the store key, the boxed futures, tracing).
-const BOUND: u64 = 30;
+const BOUND: u64 = 24;
 
 #[test]
 fn a_delivered_request_allocates_a_bounded_number_of_times() {
@@ -133,7 +133,7 @@ fn a_delivered_request_allocates_a_bounded_number_of_times() {
 
 /// Bound on allocations per request through the sidecar, end to end: the layer's, plus
 /// hyper's server and client sides and the forwarder.
-const SIDECAR_BOUND: u64 = 50;
+const SIDECAR_BOUND: u64 = 40;
 
 #[test]
 fn a_request_through_the_sidecar_allocates_a_bounded_number_of_times() {

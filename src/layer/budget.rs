@@ -7,7 +7,6 @@
 //! request is answered, whatever happened to it.
 
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Bytes of request bodies that may be buffered at once, shared by every route and
@@ -99,8 +98,12 @@ impl Reservation {
         self.bytes
     }
 
-    /// Grows the reservation to `bytes` in total, waiting at most `wait`.
-    pub(crate) async fn grow_to(&mut self, bytes: usize, wait: Duration) -> Result<(), NoBudget> {
+    /// Grows the reservation to `bytes` in total, waiting until `deadline` at the latest.
+    pub(crate) async fn grow_to(
+        &mut self,
+        bytes: usize,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), NoBudget> {
         if bytes <= self.bytes {
             return Ok(());
         }
@@ -109,11 +112,19 @@ impl Reservation {
             return Err(NoBudget);
         }
         let more_u32 = u32::try_from(more).map_err(|_| NoBudget)?;
-        let acquire = self.budget.semaphore.clone().acquire_many_owned(more_u32);
-        let permit = match tokio::time::timeout(wait, acquire).await {
-            Ok(Ok(permit)) => permit,
-            // Timed out, or the semaphore was closed (never: it is not closed anywhere).
-            _ => return Err(NoBudget),
+        let semaphore = self.budget.semaphore.clone();
+        // Room at once is the common case: no timer, no clock read.
+        let permit = match semaphore.clone().try_acquire_many_owned(more_u32) {
+            Ok(permit) => permit,
+            Err(_) => {
+                match tokio::time::timeout_at(deadline, semaphore.acquire_many_owned(more_u32))
+                    .await
+                {
+                    Ok(Ok(permit)) => permit,
+                    // Timed out, or the semaphore was closed (never: it is not closed anywhere).
+                    _ => return Err(NoBudget),
+                }
+            }
         };
         match &mut self.held {
             Some(held) => held.merge(permit),
@@ -127,21 +138,31 @@ impl Reservation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[tokio::test]
     async fn bytes_return_to_the_budget_when_the_reservation_is_dropped() {
         let budget = BufferBudget::new(100);
         let mut first = budget.reservation();
-        assert!(first.grow_to(60, Duration::ZERO).await.is_ok());
-        assert!(first.grow_to(80, Duration::ZERO).await.is_ok());
+        assert!(first.grow_to(60, tokio::time::Instant::now()).await.is_ok());
+        assert!(first.grow_to(80, tokio::time::Instant::now()).await.is_ok());
         assert_eq!(budget.in_use(), 80);
         let mut second = budget.reservation();
-        assert!(second.grow_to(30, Duration::from_millis(20)).await.is_err());
+        assert!(second
+            .grow_to(30, tokio::time::Instant::now() + Duration::from_millis(20))
+            .await
+            .is_err());
         drop(first);
         assert_eq!(budget.in_use(), 0);
-        assert!(second.grow_to(30, Duration::ZERO).await.is_ok());
+        assert!(second
+            .grow_to(30, tokio::time::Instant::now())
+            .await
+            .is_ok());
         assert!(
-            second.grow_to(101, Duration::ZERO).await.is_err(),
+            second
+                .grow_to(101, tokio::time::Instant::now())
+                .await
+                .is_err(),
             "more than the whole budget never fits"
         );
     }

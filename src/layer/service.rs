@@ -312,9 +312,8 @@ where
     };
     let declared = declared.and_then(|len| usize::try_from(len).ok());
     if let Some(len) = declared {
-        let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
         reservation
-            .grow_to(len, wait)
+            .grow_to(len, deadline)
             .await
             .map_err(|_| overloaded())?;
     }
@@ -342,9 +341,8 @@ where
         if len > max {
             return Err(Rejection::BodyTooLarge);
         }
-        let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
         reservation
-            .grow_to(len, wait)
+            .grow_to(len, deadline)
             .await
             .map_err(|_| overloaded())?;
         let chunk = data.copy_to_bytes(size);

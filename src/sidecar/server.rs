@@ -142,40 +142,9 @@ pub(crate) async fn serve(
         let stopped = stopped.clone();
         connections.spawn(async move {
             let _permit = permit;
-            let (stream, protocol): (Box<dyn Io>, Protocol) =
-                match tls {
-                    Some(config) => {
-                        // The handshake is bounded like a request head, and holds its
-                        // connection slot meanwhile. Plaintext on this port fails here.
-                        let acceptor = tokio_rustls::TlsAcceptor::from(config);
-                        let stream =
-                            match tokio::time::timeout(request_timeout, acceptor.accept(stream))
-                                .await
-                            {
-                                Ok(Ok(stream)) => stream,
-                                Ok(Err(error)) => {
-                                    tracing::debug!(%peer, %error, "TLS handshake failed");
-                                    return;
-                                }
-                                Err(_) => {
-                                    tracing::debug!(%peer, "no TLS handshake in time: closing");
-                                    return;
-                                }
-                            };
-                        let protocol = match stream.get_ref().1.alpn_protocol() {
-                            Some(b"h2") => Protocol::Http2,
-                            _ => Protocol::Http1,
-                        };
-                        (Box::new(stream), protocol)
-                    }
-                    None => {
-                        let Some(protocol) = protocol_within(&stream, request_timeout).await else {
-                            tracing::debug!(%peer, "no request head in time: closing");
-                            return;
-                        };
-                        (Box::new(stream), protocol)
-                    }
-                };
+            let Some((stream, protocol)) = opened(stream, tls, request_timeout, peer).await else {
+                return;
+            };
             let io = TokioIo::new(Tracked::new(stream, activity.clone()));
             let connection = Connection {
                 peer,
@@ -199,6 +168,43 @@ pub(crate) async fn serve(
         tracing::warn!(?drain, "drain time exceeded; closing remaining connections");
         connections.shutdown().await;
     }
+}
+
+/// The connection's byte stream once it is known what it speaks: after the TLS handshake
+/// (ALPN tells the protocol), or after the first bytes on plain TCP. `None` (logged) when the
+/// handshake fails or nothing arrives within `request_timeout`.
+async fn opened(
+    stream: tokio::net::TcpStream,
+    tls: Option<Arc<TlsServerConfig>>,
+    request_timeout: Duration,
+    peer: std::net::SocketAddr,
+) -> Option<(Box<dyn Io>, Protocol)> {
+    let Some(config) = tls else {
+        let Some(protocol) = protocol_within(&stream, request_timeout).await else {
+            tracing::debug!(%peer, "no request head in time: closing");
+            return None;
+        };
+        return Some((Box::new(stream), protocol));
+    };
+    // The handshake is bounded like a request head, and holds its connection slot meanwhile.
+    // Plaintext on this port fails here.
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let stream = match tokio::time::timeout(request_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            tracing::debug!(%peer, %error, "TLS handshake failed");
+            return None;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "no TLS handshake in time: closing");
+            return None;
+        }
+    };
+    let protocol = match stream.get_ref().1.alpn_protocol() {
+        Some(b"h2") => Protocol::Http2,
+        _ => Protocol::Http1,
+    };
+    Some((Box::new(stream), protocol))
 }
 
 /// What watches one connection while hyper serves it.
