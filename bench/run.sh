@@ -33,6 +33,11 @@
 #   BENCH_BEFORE=path          a baseline hookgate binary measured in the same run (rows
 #                              "hookgate before"), with the same configuration file
 #   BENCH_ALLOCATIONS=1        0: skip the allocation count (it builds a release test binary)
+#   BENCH_ROUNDS=0             then this many alternating rounds at 1 KiB of nginx (2 workers),
+#                              the bare proxy and hookgate (default workers), all three running
+#                              side by side: per-round CPU ratios and their median, which
+#                              a shared machine's drift between the table's rows does not skew
+#   BENCH_ROUND_SECONDS=5      measured seconds per target in each round
 #   BENCH_EXTRA=""             then run these sibling benchmarks, each with its own table and
 #                              budget: "redis" (bench/redis.sh), "tls" (bench/tls.sh),
 #                              "queue" (bench/queue.sh)
@@ -46,6 +51,8 @@ RATE=${BENCH_RATE:-2000}
 RATE_CONNS=${BENCH_RATE_CONNECTIONS:-8}
 MEM_IDS=${BENCH_MEMORY_IDS:-1000000}
 MEM_SECS=${BENCH_MEMORY_SECONDS:-60}
+ROUNDS=${BENCH_ROUNDS:-0}
+ROUND_SECS=${BENCH_ROUND_SECONDS:-5}
 LG_THREADS=${BENCH_LOADGEN_THREADS:-1}
 BUDGET=${BENCH_BUDGET_SECONDS:-600}
 PORT_BASE=${BENCH_PORT_BASE:-18080}
@@ -54,7 +61,11 @@ BEFORE=${BENCH_BEFORE:-}
 NAME=run
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
-check_knobs SECS WARMUP CONNS RATE RATE_CONNS MEM_IDS MEM_SECS LG_THREADS BUDGET PORT_BASE
+check_knobs SECS WARMUP CONNS RATE RATE_CONNS MEM_IDS MEM_SECS LG_THREADS BUDGET PORT_BASE ROUND_SECS
+[[ $ROUNDS =~ ^[0-9]+$ ]] || {
+    echo "bench/run.sh: BENCH_ROUNDS must be a number (got '$ROUNDS')" >&2
+    exit 2
+}
 for extra in $EXTRA; do
     [[ $extra == redis || $extra == tls || $extra == queue ]] || {
         echo "bench/run.sh: BENCH_EXTRA takes redis, tls and queue (got '$extra')" >&2
@@ -314,6 +325,34 @@ for variant in "${variants[@]}"; do
     done
 done
 
+# Alternating rounds: the three side by side, measured in turn, so that whatever else the
+# shared machine does drifts over all three alike.
+if ((ROUNDS > 0)) && [[ -n $NGINX ]] && [[ -x $BARE ]] &&
+    fits $((ROUNDS * 3 * (ROUND_SECS + WARMUP + 5) + 20)) "alternating rounds"; then
+    say "-- $ROUNDS alternating rounds, 1 KiB, ${ROUND_SECS}s each: nginx 2 workers, bare proxy, hookgate"
+    start_nginx 2 && NGINX_CPU=$CPU_PIDS
+    "$BARE" "127.0.0.1:$BARE_PORT" "127.0.0.1:$UP_PORT" "$CORES" 2>"$TMP/bare.log" &
+    BARE_PID=$!
+    PIDS="$PIDS $BARE_PID"
+    ready "http://127.0.0.1:$BARE_PORT/"
+    start_hg
+    secs_saved=$SECS
+    SECS=$ROUND_SECS
+    for ((r = 1; r <= ROUNDS; r++)); do
+        CPU_PIDS=$NGINX_CPU
+        measure "round${r}_nginx" "$VIA_NGINX" 1024 "$EVENTS_1K" --connections "$CONNS" --wrap
+        CPU_PIDS=$BARE_PID
+        measure "round${r}_bare" "http://127.0.0.1:$BARE_PORT$PATH_" 1024 "$EVENTS_1K" \
+            --connections "$CONNS" --wrap
+        CPU_PIDS=$HG_PID
+        measure "round${r}_hookgate" "$VIA_HG" 1024 "$EVENTS_1K" --connections "$CONNS"
+    done
+    SECS=$secs_saved
+    stop_pid HG_PID
+    stop_pid BARE_PID
+    stop_pid NGINX_PID
+fi
+
 # The signature check alone, to subtract the HMAC of the body from the 64 KiB figure.
 for size in 1024 65536; do
     out="$TMP/verify_$size.out"
@@ -452,6 +491,20 @@ if [[ -n $BEFORE ]]; then
         "$(ratio "$(cpu hookgatedefault_1024)" "$(cpu beforedefault_1024)")" \
         "$(ratio "$(cpu hookgatedefault_65536)" "$(cpu beforedefault_65536)")"
 fi
+if ((ROUNDS > 0)) && [[ -n ${RES[round1_hookgate]:-} ]]; then
+    echo
+    say "alternating rounds, 1 KiB, CPU us per request (same processes throughout, ${ROUND_SECS}s each):"
+    printf '  %-6s %8s %8s %9s %16s %13s\n' round nginx bare hookgate hookgate/nginx bare/nginx
+    hn=() bn=()
+    for ((r = 1; r <= ROUNDS; r++)); do
+        n=$(cpu "round${r}_nginx") b=$(cpu "round${r}_bare") h=$(cpu "round${r}_hookgate")
+        hn+=("$(ratio "$h" "$n")") bn+=("$(ratio "$b" "$n")")
+        printf '  %-6s %8s %8s %9s %16s %13s\n' "$r" "$n" "$b" "$h" "${hn[-1]}" "${bn[-1]}"
+    done
+    median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+    say "  median hookgate / nginx: $(median "${hn[@]}") (goal <= 1.0: $(verdict "$(median "${hn[@]}")" '<=' 1.0 '')); median bare / nginx: $(median "${bn[@]}")"
+fi
+
 echo
 printf '%-52s %7s %7s\n' "rps ratio" "1 KiB" "64 KiB"
 printf '%-52s %7s %7s\n' "hookgate, $CORES workers / nginx 2 workers" \

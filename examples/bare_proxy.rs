@@ -90,7 +90,13 @@ async fn forward(
         return status(StatusCode::BAD_REQUEST);
     };
     let request = Request::from_parts(parts, Full::new(body));
-    let pooled = idle.lock().unwrap().pop();
+    // The most recently used connection that the upstream has not closed meanwhile.
+    let pooled = loop {
+        match idle.lock().unwrap().pop() {
+            Some(sender) if sender.is_closed() => continue,
+            other => break other,
+        }
+    };
     let mut sender = match pooled {
         Some(sender) => sender,
         None => {
