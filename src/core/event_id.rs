@@ -9,6 +9,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde::Deserialize as _;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 
@@ -175,30 +176,42 @@ impl EventIdSpec {
         body: &[u8],
         signed_id: Option<&str>,
     ) -> Option<String> {
-        if self.sources.is_empty() {
-            return None;
-        }
-        let mut id = String::new();
-        for (i, source) in self.sources.iter().enumerate() {
-            if i > 0 {
-                id.push(':');
-            }
-            match source {
-                EventIdSource::Json(pointer) => id.push_str(&json_pointer(body, &pointer.tokens)?),
-                EventIdSource::Header(name) => {
-                    let value = headers.get(name)?.to_str().ok()?.trim();
-                    if value.is_empty() {
-                        return None;
+        let mut id = match self.sources.as_slice() {
+            [] => return None,
+            // One source (the common case): its text as it comes, without a copy.
+            [only] => part(only, headers, body, signed_id)?.into_owned(),
+            sources => {
+                let mut id = String::new();
+                for (i, source) in sources.iter().enumerate() {
+                    if i > 0 {
+                        id.push(':');
                     }
-                    id.push_str(value);
+                    id.push_str(&part(source, headers, body, signed_id)?);
                 }
-                EventIdSource::SignedId => id.push_str(signed_id?),
+                id
             }
-        }
+        };
         if id.len() > MAX_ID_LEN {
             id = format!("sha256:{}", hex::encode(Sha256::digest(id.as_bytes())));
         }
         Some(id)
+    }
+}
+
+/// The text one source gives for a request, if any.
+fn part<'a>(
+    source: &EventIdSource,
+    headers: &'a HeaderMap,
+    body: &[u8],
+    signed_id: Option<&'a str>,
+) -> Option<Cow<'a, str>> {
+    match source {
+        EventIdSource::Json(pointer) => json_pointer(body, &pointer.tokens).map(Cow::Owned),
+        EventIdSource::Header(name) => {
+            let value = headers.get(name)?.to_str().ok()?.trim();
+            (!value.is_empty()).then_some(Cow::Borrowed(value))
+        }
+        EventIdSource::SignedId => signed_id.map(Cow::Borrowed),
     }
 }
 

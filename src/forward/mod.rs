@@ -113,6 +113,8 @@ struct Target {
     upstream: Uri,
     timeout: Duration,
     resign: Option<Arc<Resign>>,
+    /// The upstream's `Host`, made once.
+    host: Option<HeaderValue>,
     /// The `Hookgate-Route` value of the last route forwarded, reused while it is the same
     /// route (it always is in the sidecar: one `Forward` per route).
     route_header: std::sync::Mutex<Option<(Arc<str>, HeaderValue)>>,
@@ -276,6 +278,9 @@ impl Forward {
     pub fn new(client: UpstreamClient, upstream: Uri, timeout: Duration) -> Self {
         Forward {
             target: Arc::new(Target {
+                host: upstream
+                    .authority()
+                    .and_then(|authority| HeaderValue::from_str(host_of(authority)).ok()),
                 client,
                 upstream,
                 timeout,
@@ -305,6 +310,7 @@ impl Clone for Target {
             upstream: self.upstream.clone(),
             timeout: self.timeout,
             resign: self.resign.clone(),
+            host: self.host.clone(),
             route_header: std::sync::Mutex::new(None),
         }
     }
@@ -364,7 +370,14 @@ impl Forward {
         }
         match target
             .client
-            .send(parts.method, uri, headers, body, target.timeout)
+            .send_with_host(
+                parts.method,
+                uri,
+                target.host.clone(),
+                headers,
+                body,
+                target.timeout,
+            )
             .await
         {
             Err(refused) => rejection(refused),
@@ -394,6 +407,21 @@ impl UpstreamClient {
         body: Full<Bytes>,
         timeout: Duration,
     ) -> Result<Response<PooledBody>, Rejection> {
+        self.send_with_host(method, uri, None, headers, body, timeout)
+            .await
+    }
+
+    /// [`send`](Self::send) with the upstream's `Host` value already made (`None`: made
+    /// from `uri`).
+    async fn send_with_host(
+        &self,
+        method: http::Method,
+        uri: Uri,
+        host: Option<HeaderValue>,
+        headers: HeaderMap,
+        body: Full<Bytes>,
+        timeout: Duration,
+    ) -> Result<Response<PooledBody>, Rejection> {
         let is_http = uri.scheme() == Some(&http::uri::Scheme::HTTP);
         let (authority, origin_form) = match (is_http, uri.into_parts()) {
             (
@@ -417,7 +445,7 @@ impl UpstreamClient {
         *outgoing.uri_mut() = Uri::from(origin_form);
         *outgoing.version_mut() = Version::HTTP_11;
         *outgoing.headers_mut() = headers;
-        if let Ok(host) = HeaderValue::from_str(host_of(&authority)) {
+        if let Some(host) = host.or_else(|| HeaderValue::from_str(host_of(&authority)).ok()) {
             outgoing.headers_mut().insert(header::HOST, host);
         }
         match tokio::time::timeout(timeout, self.pool.send(&authority, outgoing)).await {

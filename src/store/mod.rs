@@ -189,7 +189,10 @@ mod tests {
         // Reference: Python's hashlib.sha256(b"6:stripe:evt_1").hexdigest()[:32].
         let key = StoreKey::new("stripe", "evt_1");
         assert_eq!(key.as_str(), "6:stripe:evt_1");
-        assert_eq!(hex::encode(key.digest()), "185f60d1cb1969167454edfb39114bf4");
+        assert_eq!(
+            hex::encode(key.digest()),
+            "185f60d1cb1969167454edfb39114bf4"
+        );
         // Made once, equal for equal keys, different for different ones.
         assert_eq!(key.digest(), StoreKey::new("stripe", "evt_1").digest());
         assert_ne!(key.digest(), StoreKey::new("stripe", "evt_2").digest());
