@@ -77,7 +77,9 @@ impl Pool {
                 },
             }
         }
-        let mut sender = self.connect(authority).await?;
+        // Boxed: connecting is rare with keep-alive, and its futures (the address lookup, the
+        // handshake) would otherwise make every request's future kilobytes larger.
+        let mut sender = Box::pin(self.connect(authority)).await?;
         let response = sender.send_request(request).await?;
         Ok(self.pooled(authority, sender, response))
     }

@@ -117,9 +117,11 @@ impl Reservation {
         let permit = match semaphore.clone().try_acquire_many_owned(more_u32) {
             Ok(permit) => permit,
             Err(_) => {
-                match tokio::time::timeout_at(deadline, semaphore.acquire_many_owned(more_u32))
-                    .await
-                {
+                // Boxed: waiting for room is rare, and its timer and queue entry would
+                // otherwise be carried by every request's future.
+                let wait =
+                    tokio::time::timeout_at(deadline, semaphore.acquire_many_owned(more_u32));
+                match Box::pin(wait).await {
                     Ok(Ok(permit)) => permit,
                     // Timed out, or the semaphore was closed (never: it is not closed anywhere).
                     _ => return Err(NoBudget),
