@@ -601,14 +601,15 @@ fn set_forwarded(headers: &mut HeaderMap, client: Option<&ClientAddr>, host: Opt
     const XFP: HeaderName = HeaderName::from_static("x-forwarded-proto");
     const XFH: HeaderName = HeaderName::from_static("x-forwarded-host");
     let trusted = client.is_some_and(|c| c.peer_trusted);
-    // Only a trusted proxy may tell us who the client was, and how and where it connected.
+    // Only a trusted proxy may tell us who the client was, and how and where it connected:
+    // an untrusted peer's values are removed, a trusted one's read.
     let existing = |name: &HeaderName, headers: &mut HeaderMap| -> Option<HeaderValue> {
         if trusted {
             headers.get(name).cloned()
         } else {
-            headers.remove(name)
+            headers.remove(name);
+            None
         }
-        .filter(|_| trusted)
     };
     let forwarded_for = existing(&XFF, headers);
     let forwarded_proto = existing(&XFP, headers);

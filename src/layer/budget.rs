@@ -112,15 +112,15 @@ impl Reservation {
             return Err(NoBudget);
         }
         let more_u32 = u32::try_from(more).map_err(|_| NoBudget)?;
-        let semaphore = self.budget.semaphore.clone();
+        let semaphore = &self.budget.semaphore;
         // Room at once is the common case: no timer, no clock read.
         let permit = match semaphore.clone().try_acquire_many_owned(more_u32) {
             Ok(permit) => permit,
             Err(_) => {
                 // Boxed: waiting for room is rare, and its timer and queue entry would
                 // otherwise be carried by every request's future.
-                let wait =
-                    tokio::time::timeout_at(deadline, semaphore.acquire_many_owned(more_u32));
+                let acquire = semaphore.clone().acquire_many_owned(more_u32);
+                let wait = tokio::time::timeout_at(deadline, acquire);
                 match Box::pin(wait).await {
                     Ok(Ok(permit)) => permit,
                     // Timed out, or the semaphore was closed (never: it is not closed anywhere).

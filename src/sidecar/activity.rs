@@ -68,6 +68,7 @@ impl Activity {
     }
 }
 
+/// A request being served; ends when dropped.
 pub(crate) struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {

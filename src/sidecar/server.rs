@@ -217,8 +217,8 @@ struct Connection {
 
 impl Connection {
     /// Serves `connection` to its end: closed gracefully when the sidecar shuts down, or when
-    /// it has been idle (no request in flight, no bytes) for `request_timeout`; dropped when
-    /// it has not closed `request_timeout` after that.
+    /// it has been idle (no request in flight, no bytes) for one to two `request_timeout`s
+    /// (see [`Activity`]); dropped when it has not closed `request_timeout` after that.
     // Not an `async fn`: the future is declared `Send` here, which rustc cannot prove for a
     // generic `async fn` awaited in a spawned task (rust-lang/rust#110338).
     #[allow(clippy::manual_async_fn)]
