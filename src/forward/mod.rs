@@ -107,7 +107,7 @@ pub struct Forward {
 }
 
 /// Where and how one route forwards, worked out once rather than per request.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Target {
     client: UpstreamClient,
     upstream: Uri,
@@ -115,9 +115,6 @@ struct Target {
     resign: Option<Arc<Resign>>,
     /// The upstream's `Host`, made once.
     host: Option<HeaderValue>,
-    /// The `Hookgate-Route` value of the last route forwarded, reused while it is the same
-    /// route (it always is in the sidecar: one `Forward` per route).
-    route_header: std::sync::Mutex<Option<(Arc<str>, HeaderValue)>>,
 }
 
 /// One signature for the application: after verification, the provider's signature headers
@@ -285,52 +282,15 @@ impl Forward {
                 upstream,
                 timeout,
                 resign: None,
-                route_header: std::sync::Mutex::new(None),
             }),
         }
     }
 
     /// Re-signs every forwarded request (see [`Resign`]).
     #[must_use]
-    pub fn resign(self, resign: std::sync::Arc<Resign>) -> Self {
-        let target = Arc::unwrap_or_clone(self.target);
-        Forward {
-            target: Arc::new(Target {
-                resign: Some(resign),
-                ..target
-            }),
-        }
-    }
-}
-
-impl Clone for Target {
-    fn clone(&self) -> Self {
-        Target {
-            client: self.client.clone(),
-            upstream: self.upstream.clone(),
-            timeout: self.timeout,
-            resign: self.resign.clone(),
-            host: self.host.clone(),
-            route_header: std::sync::Mutex::new(None),
-        }
-    }
-}
-
-impl Target {
-    /// `route` as a header value: the cached one while the route is the same.
-    fn route_header(&self, route: &Arc<str>) -> Option<HeaderValue> {
-        let mut cached = self
-            .route_header
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match &*cached {
-            Some((name, value)) if Arc::ptr_eq(name, route) => Some(value.clone()),
-            _ => {
-                let value = HeaderValue::from_str(route).ok()?;
-                *cached = Some((route.clone(), value.clone()));
-                Some(value)
-            }
-        }
+    pub fn resign(mut self, resign: std::sync::Arc<Resign>) -> Self {
+        Arc::make_mut(&mut self.target).resign = Some(resign);
+        self
     }
 }
 
@@ -358,11 +318,7 @@ impl Forward {
         let Some(uri) = upstream_uri(&target.upstream, parts.uri.query()) else {
             return rejection(Rejection::BadRequest);
         };
-        let route = parts
-            .extensions
-            .get::<VerifiedWebhook>()
-            .and_then(|verified| target.route_header(&verified.route));
-        let mut headers = upstream_headers_with(&mut parts, length, route);
+        let mut headers = upstream_headers(&mut parts, length);
         if let (Some(resign), Some(verified)) =
             (&target.resign, parts.extensions.get::<VerifiedWebhook>())
         {
@@ -472,19 +428,6 @@ fn host_of(authority: &http::uri::Authority) -> &str {
 /// hop-by-hop headers and any `Hookgate-*` a client sent, plus `X-Forwarded-*`,
 /// `Hookgate-Route`, `Hookgate-Event-Id` and the body's `Content-Length`.
 pub(crate) fn upstream_headers(parts: &mut http::request::Parts, length: u64) -> HeaderMap {
-    let route = parts
-        .extensions
-        .get::<VerifiedWebhook>()
-        .and_then(|verified| HeaderValue::from_str(&verified.route).ok());
-    upstream_headers_with(parts, length, route)
-}
-
-/// [`upstream_headers`] with the `Hookgate-Route` value already made.
-fn upstream_headers_with(
-    parts: &mut http::request::Parts,
-    length: u64,
-    route: Option<HeaderValue>,
-) -> HeaderMap {
     let mut headers = std::mem::take(&mut parts.headers);
     let incoming_host = headers.remove(header::HOST).or_else(|| {
         parts
@@ -508,10 +451,10 @@ fn upstream_headers_with(
         parts.extensions.get::<ClientAddr>(),
         incoming_host,
     );
-    if let Some(route) = route {
-        headers.insert(ROUTE_HEADER, route);
-    }
     if let Some(verified) = parts.extensions.get::<VerifiedWebhook>() {
+        if let Ok(route) = HeaderValue::from_str(&verified.route) {
+            headers.insert(ROUTE_HEADER, route);
+        }
         if let Ok(id) = HeaderValue::from_str(&verified.event_id) {
             headers.insert(EVENT_ID_HEADER, id);
         }
