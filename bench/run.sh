@@ -257,6 +257,16 @@ rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; 
 DIRECT="http://127.0.0.1:$UP_PORT$PATH_"
 VIA_NGINX="http://127.0.0.1:$NGINX_PORT$PATH_"
 VIA_HG="http://127.0.0.1:$HG_PORT$PATH_"
+VIA_BARE="http://127.0.0.1:$BARE_PORT$PATH_"
+
+# start_bare: the bare proxy with as many workers as cores, in BARE_PID; fails when it does
+# not answer.
+start_bare() {
+    "$BARE" "127.0.0.1:$BARE_PORT" "127.0.0.1:$UP_PORT" "$CORES" 2>"$TMP/bare.log" &
+    BARE_PID=$!
+    PIDS="$PIDS $BARE_PID"
+    ready "http://127.0.0.1:$BARE_PORT/"
+}
 STEP=$((SECS + WARMUP + 15))
 
 say "== hookgate benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'): $CORES cores ($MODEL), ${SECS}s per target after ${WARMUP}s warm-up, loopback"
@@ -294,15 +304,12 @@ fi
 
 # The bare stack, as many workers as hookgate's default: the floor of hyper + tokio.
 if fits $((2 * STEP)) "bare proxy" && [[ -x $BARE ]]; then
-    "$BARE" "127.0.0.1:$BARE_PORT" "127.0.0.1:$UP_PORT" "$CORES" 2>"$TMP/bare.log" &
-    BARE_PID=$!
-    PIDS="$PIDS $BARE_PID"
-    if ready "http://127.0.0.1:$BARE_PORT/"; then
+    if start_bare; then
         CPU_PIDS=$BARE_PID
         for size in 1024 65536; do
             say "-- bare hyper proxy ($CORES workers), $size-byte bodies"
-            measure "bare_$size" "http://127.0.0.1:$BARE_PORT$PATH_" "$size" \
-                "$(events_for "$size")" --connections "$CONNS" --wrap
+            measure "bare_$size" "$VIA_BARE" "$size" "$(events_for "$size")" \
+                --connections "$CONNS" --wrap
         done
     else
         say "-- the bare proxy did not start: its rows are skipped"
@@ -330,25 +337,23 @@ done
 if ((ROUNDS > 0)) && [[ -n $NGINX ]] && [[ -x $BARE ]] &&
     fits $((ROUNDS * 3 * (ROUND_SECS + WARMUP + 5) + 20)) "alternating rounds"; then
     say "-- $ROUNDS alternating rounds, 1 KiB, ${ROUND_SECS}s each: nginx 2 workers, bare proxy, hookgate"
-    start_nginx 2 && NGINX_CPU=$CPU_PIDS
-    "$BARE" "127.0.0.1:$BARE_PORT" "127.0.0.1:$UP_PORT" "$CORES" 2>"$TMP/bare.log" &
-    BARE_PID=$!
-    PIDS="$PIDS $BARE_PID"
-    ready "http://127.0.0.1:$BARE_PORT/"
-    start_hg
-    secs_saved=$SECS
-    SECS=$ROUND_SECS
-    for ((r = 1; r <= ROUNDS; r++)); do
-        CPU_PIDS=$NGINX_CPU
-        measure "round${r}_nginx" "$VIA_NGINX" 1024 "$EVENTS_1K" --connections "$CONNS" --wrap
-        CPU_PIDS=$BARE_PID
-        measure "round${r}_bare" "http://127.0.0.1:$BARE_PORT$PATH_" 1024 "$EVENTS_1K" \
-            --connections "$CONNS" --wrap
-        CPU_PIDS=$HG_PID
-        measure "round${r}_hookgate" "$VIA_HG" 1024 "$EVENTS_1K" --connections "$CONNS"
-    done
-    SECS=$secs_saved
-    stop_pid HG_PID
+    if start_nginx 2 && NGINX_CPU=$CPU_PIDS && start_bare; then
+        start_hg
+        secs_saved=$SECS
+        SECS=$ROUND_SECS
+        for ((r = 1; r <= ROUNDS; r++)); do
+            CPU_PIDS=$NGINX_CPU
+            measure "round${r}_nginx" "$VIA_NGINX" 1024 "$EVENTS_1K" --connections "$CONNS" --wrap
+            CPU_PIDS=$BARE_PID
+            measure "round${r}_bare" "$VIA_BARE" 1024 "$EVENTS_1K" --connections "$CONNS" --wrap
+            CPU_PIDS=$HG_PID
+            measure "round${r}_hookgate" "$VIA_HG" 1024 "$EVENTS_1K" --connections "$CONNS"
+        done
+        SECS=$secs_saved
+        stop_pid HG_PID
+    else
+        say "-- nginx or the bare proxy did not start: no rounds"
+    fi
     stop_pid BARE_PID
     stop_pid NGINX_PID
 fi
